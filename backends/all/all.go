@@ -1,0 +1,14 @@
+// Package all registers every backend batchctl ships, in one place.
+package all
+
+import (
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/local"
+)
+
+// Registry returns a registry holding every shipped backend.
+func Registry() *backends.Registry {
+	r := &backends.Registry{}
+	r.Register("local", local.New)
+	return r
+}

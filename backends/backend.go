@@ -1,0 +1,186 @@
+// Package backends defines the contract every batchctl backend implements,
+// the normalized status they all report, and the registry that names them.
+//
+// A backend runs one portable jobspec.Job on some platform (this machine,
+// Kubernetes, Nomad) and reports it in the same shape everywhere, so the CLI
+// above it never branches on the backend.
+package backends
+
+import (
+	"context"
+
+	"github.com/batchctl/batchctl/jobspec"
+)
+
+// Backend runs Jobs on one platform. Methods are safe for concurrent use.
+// Every error a method returns is classified by the kinds in errors.go
+// (errors.Is(err, ErrNotFound) and so on); an unclassified error counts as a
+// backend failure.
+type Backend interface {
+	// Info describes the backend and what it can honour. It makes no call.
+	Info() Info
+
+	// Render translates job into the native object Submit would send, without
+	// side effects, and reports every field the backend emulates, approximates
+	// or cannot honour. It fails only when the job cannot run here at all
+	// (ErrInvalid).
+	Render(job *jobspec.Job) (*Rendering, error)
+
+	// Submit creates the job and starts it; it returns once the platform has
+	// accepted it, not when it finishes. The returned Status carries the final
+	// name (generateName resolved). A job of the same name in the same
+	// namespace is ErrAlreadyExists; a spec the platform rejects is ErrInvalid
+	// with the platform's message.
+	Submit(ctx context.Context, job *jobspec.Job) (*Status, error)
+
+	// Status reports the job's current normalized status. It costs O(1)
+	// platform requests whatever the number of pods; Attempts may be left
+	// empty when listing them is not O(1) (see Describer). ErrNotFound when
+	// there is no such job.
+	Status(ctx context.Context, ref Ref) (*Status, error)
+
+	// Watch calls fn with the current status, then again after every change,
+	// until fn returns true, ctx ends (ctx.Err()), or the job disappears
+	// (ErrNotFound). It survives dropped connections to the platform without
+	// missing a terminal state. It never changes the job.
+	Watch(ctx context.Context, ref Ref, fn func(*Status) (done bool)) error
+
+	// Logs writes the output of every attempt of every pod, finished or
+	// running, to sink, one call per line. With opts.Follow it keeps picking
+	// up new attempts and returns once the job is finished and every stream is
+	// drained, or when ctx ends.
+	Logs(ctx context.Context, ref Ref, opts LogOptions, sink LogSink) error
+
+	// Delete removes the job, stopping whatever still runs. Its logs go with
+	// it. ErrNotFound when there is no such job.
+	Delete(ctx context.Context, ref Ref) error
+
+	// List reports the jobs batchctl manages in opts.Namespace (every
+	// namespace when AllNamespaces) whose labels match opts.Selector, sorted by
+	// namespace then name.
+	List(ctx context.Context, opts ListOptions) ([]*Status, error)
+
+	// Close releases connections and files. The jobs keep running.
+	Close() error
+}
+
+// Describer is implemented by backends whose Status leaves out per-attempt
+// detail for cost: Describe returns the status with Attempts and Events filled.
+type Describer interface {
+	Describe(ctx context.Context, ref Ref) (*Status, error)
+}
+
+// Ref names one job.
+type Ref struct {
+	Name      string
+	Namespace string // empty: the backend's default namespace
+}
+
+// Info is what a backend is and can do, as data: the CLI and the conformance
+// suite read it instead of probing.
+type Info struct {
+	Name             string
+	DefaultNamespace string
+	Capabilities     Capabilities
+}
+
+// Capabilities say which Job semantics a backend honours. A false value is a
+// declared gap: the conformance suite skips the matching case and says why,
+// and Render names the field in its fidelity report.
+type Capabilities struct {
+	// Executes is true when pods really run their command. A simulated kubelet
+	// (kwok) sets it false: the outcome then comes from the annotation
+	// IntendedExitCodeAnnotation and logs are canned.
+	Executes bool
+	// Parallelism: no more than spec.parallelism pods run at once.
+	Parallelism bool
+	// RestartInPlace: restartPolicy OnFailure restarts the container in the
+	// same pod, counting restarts against backoffLimit.
+	RestartInPlace bool
+	// Indexed: completionMode Indexed with JOB_COMPLETION_INDEX.
+	Indexed bool
+	// Deadline: activeDeadlineSeconds ends the job with DeadlineExceeded.
+	Deadline bool
+	// TTL: ttlSecondsAfterFinished removes the finished job.
+	TTL bool
+	// Suspend: spec.suspend creates the job without starting it.
+	Suspend bool
+	// AttemptLogs: logs of failed attempts stay readable.
+	AttemptLogs bool
+	// Namespaces: jobs of the same name can live in different namespaces.
+	Namespaces bool
+}
+
+// IntendedExitCodeAnnotation, on a pod template, tells a backend whose pods do
+// not execute (a simulated kubelet) what exit code the command would have
+// returned. Backends that execute ignore it.
+const IntendedExitCodeAnnotation = "batchctl.dev/intended-exit-code"
+
+// ManagedByLabel marks the jobs batchctl created; List selects on it.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "batchctl"
+)
+
+// Rendering is what Render returns.
+type Rendering struct {
+	// Native is the object the backend would send, ready to marshal as JSON
+	// or YAML (a *batchv1.Job for k8s, a Nomad job for nomad).
+	Native any
+	// Fidelity lists what is not honoured natively, in field order.
+	Fidelity []Fidelity
+}
+
+// FidelityLevel grades how a field is honoured.
+type FidelityLevel string
+
+const (
+	// Note: informational, e.g. the local backend does not pull images.
+	Note FidelityLevel = "note"
+	// Emulated: batchctl itself provides the semantics soundly.
+	Emulated FidelityLevel = "emulated"
+	// Approximated: honoured in part; --strict refuses.
+	Approximated FidelityLevel = "approximated"
+	// Unsupported: not honoured at all; --strict refuses.
+	Unsupported FidelityLevel = "unsupported"
+)
+
+// Fidelity is one entry of a backend's fidelity report.
+type Fidelity struct {
+	Field   string        `json:"field"`
+	Level   FidelityLevel `json:"level"`
+	Message string        `json:"message"`
+}
+
+// Refused reports whether --strict refuses a job with this entry.
+func (f Fidelity) Refused() bool { return f.Level == Approximated || f.Level == Unsupported }
+
+// LogOptions select what Logs writes.
+type LogOptions struct {
+	Follow    bool
+	Index     *int32 // only this completion index
+	Container string // only this container; empty: all
+}
+
+// LogSource says where a line came from.
+type LogSource struct {
+	Pod       string // pod, allocation or local attempt name
+	Index     *int32 // completion index, when known
+	Attempt   int32  // 0 for the first run, +1 per retry of that index
+	Container string
+}
+
+// LogSink receives log lines without their trailing newline. Calls for one
+// source come in order; sources may interleave.
+type LogSink interface {
+	Line(src LogSource, line string)
+}
+
+// ListOptions select the jobs List reports.
+type ListOptions struct {
+	Namespace     string // "" : the backend's default namespace
+	AllNamespaces bool
+	// Selector is a Kubernetes equality-based label selector ("a=b,c!=d,e"),
+	// already validated by ParseSelector.
+	Selector Selector
+}

@@ -1,0 +1,323 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/backendtest"
+	"github.com/batchctl/batchctl/backends/local"
+	"github.com/batchctl/batchctl/config"
+	"github.com/batchctl/batchctl/jobspec"
+)
+
+// statusEnv makes the test binary print one job's status and exit: a second
+// process reading the same state directory.
+const statusEnv = "LOCAL_TEST_STATUS"
+
+func TestMain(m *testing.M) {
+	local.MaybeSupervise()
+	if v, ok := os.LookupEnv(statusEnv); ok {
+		dir, name, _ := strings.Cut(v, "|")
+		st, err := newBackend(dir).Status(context.Background(), backends.Ref{Name: name})
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		_ = json.NewEncoder(os.Stdout).Encode(st)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func newBackend(dir string) backends.Backend {
+	b, err := local.New(config.Settings{Local: config.LocalSettings{StateDir: dir, Backoff: 10 * time.Millisecond}}, io.Discard)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestConformance(t *testing.T) {
+	backendtest.Run(t, backendtest.Options{
+		New:           func(t *testing.T) backends.Backend { return newBackend(t.TempDir()) },
+		Timeout:       time.Minute,
+		HostProcesses: true,
+	})
+}
+
+func job(t *testing.T, manifest string) *jobspec.Job {
+	t.Helper()
+	j, err := jobspec.Parse("test.yaml", strings.NewReader(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// manifest is a Job running sh -c script.
+func manifest(name, extraSpec, script string) string {
+	return fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %s
+spec:
+%s  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        command: ["sh", "-c", %q]
+`, name, extraSpec, script)
+}
+
+func finish(t *testing.T, ctx context.Context, b backends.Backend, ref backends.Ref) *backends.Status {
+	t.Helper()
+	var last *backends.Status
+	err := b.Watch(ctx, ref, func(st *backends.Status) bool { last = st; return st.Phase.Terminal() })
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	return last
+}
+
+type lines struct{ got []string }
+
+func (l *lines) Line(_ backends.LogSource, s string) { l.got = append(l.got, s) }
+
+func TestFileModes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if runtime.GOOS == "windows" {
+		t.Skip("no unix permissions")
+	}
+	dir := filepath.Join(t.TempDir(), "state")
+	b := newBackend(dir)
+	ref := backends.Ref{Name: "modes", Namespace: "default"}
+	if _, err := b.Submit(ctx, job(t, manifest("modes", "", "echo hello"))); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, ctx, b, ref)
+	n := 0
+	err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if fi.IsDir() {
+			want = 0o700 | os.ModeDir
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state.db")); err != nil || n < 6 {
+		t.Errorf("state.db: %v; %d paths checked", err, n)
+	}
+}
+
+func TestTTL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	b := newBackend(dir)
+	for _, name := range []string{"short", "long"} {
+		ttl := map[string]string{"short": "0", "long": "3600"}[name]
+		if _, err := b.Submit(ctx, job(t, manifest(name, "  ttlSecondsAfterFinished: "+ttl+"\n", "echo hi"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, long := backends.Ref{Name: "short"}, backends.Ref{Name: "long"}
+	// Watch still shows the finished job before it goes.
+	if st := finish(t, ctx, b, short); st.Phase != backends.Succeeded {
+		t.Fatalf("short: %s", st.Phase)
+	}
+	if st := finish(t, ctx, b, long); st.Phase != backends.Succeeded {
+		t.Fatalf("long: %s", st.Phase)
+	}
+	if _, err := b.Status(ctx, short); !errors.Is(err, backends.ErrNotFound) {
+		t.Errorf("status after ttl 0: %v, want not found", err)
+	}
+	if _, err := b.Status(ctx, long); err != nil {
+		t.Errorf("status within ttl: %v", err)
+	}
+	logs, _ := os.ReadDir(filepath.Join(dir, "logs"))
+	if len(logs) != 1 {
+		t.Errorf("%d log directories left, want only the long job's", len(logs))
+	}
+}
+
+func TestSharedStateDir(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	b1, b2 := newBackend(dir), newBackend(dir)
+	ref := backends.Ref{Name: "shared"}
+	st, err := b1.Submit(ctx, job(t, manifest("shared", "", "sleep 0.2; echo hi")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := finish(t, ctx, b2, ref); got.UID != st.UID || got.Phase != backends.Succeeded {
+		t.Fatalf("second backend saw %s %s, want %s Succeeded", got.UID, got.Phase, st.UID)
+	}
+	// A separate process reads the same state.
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), statusEnv+"="+dir+"|shared")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("status process: %v %s", err, out)
+	}
+	var other backends.Status
+	if err := json.Unmarshal(out, &other); err != nil || other.UID != st.UID || other.Phase != backends.Succeeded {
+		t.Errorf("status process printed %s (%v)", out, err)
+	}
+	if err := b2.Delete(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b1.Status(ctx, ref); !errors.Is(err, backends.ErrNotFound) {
+		t.Errorf("after delete from the other backend: %v", err)
+	}
+}
+
+func TestRender(t *testing.T) {
+	b := newBackend(t.TempDir())
+	j := job(t, `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: render
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      initContainers:
+      - name: setup
+        image: alpine
+        command: ["true"]
+      containers:
+      - name: main
+        image: busybox
+        imagePullPolicy: Always
+        command: ["echo"]
+        args: ["hi"]
+        resources:
+          limits:
+            cpu: "1"
+      tolerations:
+      - key: k
+        operator: Exists
+      volumes:
+      - name: v
+        emptyDir: {}
+`)
+	r, err := b.Render(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range r.Fidelity {
+		got = append(got, string(f.Level)+" "+f.Field)
+	}
+	want := []string{
+		"unsupported spec.template.spec.volumes",
+		"note spec.template.spec.initContainers[0].image",
+		"note spec.template.spec.containers[0].image",
+		"unsupported spec.template.spec.containers[0].resources",
+		"unsupported spec.template.spec.containers[0].imagePullPolicy",
+		"unsupported spec.template.spec.tolerations",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("fidelity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p := r.Native.(*local.Plan)
+	if strings.Join(p.Containers[0].Argv, " ") != "echo hi" || p.RestartPolicy != "OnFailure" || !filepath.IsAbs(p.Containers[0].WorkingDir) {
+		t.Errorf("plan %+v", p)
+	}
+	if _, err := json.Marshal(r.Native); err != nil {
+		t.Error(err)
+	}
+
+	for name, m := range map[string]string{
+		"suspend":    manifest("s", "  suspend: true\n", "true"),
+		"entrypoint": strings.Replace(manifest("e", "", "true"), `command: ["sh", "-c", "true"]`, "args: [\"x\"]", 1),
+	} {
+		_, err := b.Render(job(t, m))
+		if !errors.Is(err, backends.ErrInvalid) {
+			t.Errorf("%s: Render: %v, want invalid", name, err)
+		}
+		if _, err := b.Submit(context.Background(), job(t, m)); !errors.Is(err, backends.ErrInvalid) {
+			t.Errorf("%s: Submit: %v, want invalid", name, err)
+		}
+	}
+}
+
+// TestSemantics pins what the suite leaves open: exact restart counts, the
+// backoff delay between attempts, and containers that cannot start.
+func TestSemantics(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := newBackend(t.TempDir())
+	onFailure := strings.Replace(manifest("onfailure", "  backoffLimit: 2\n", "exit 3"), "Never", "OnFailure", 1)
+	never := manifest("never", "  backoffLimit: 2\n", "exit 3")
+	badDir := strings.Replace(manifest("baddir", "  backoffLimit: 0\n", "true"), "image: busybox", "image: busybox\n        workingDir: /nonexistent/dir", 1)
+	noExec := strings.Replace(manifest("noexec", "  backoffLimit: 0\n", "true"), `["sh", "-c", "true"]`, `["/nonexistent/prog"]`, 1)
+	for _, m := range []string{onFailure, never, badDir, noExec} {
+		if _, err := b.Submit(ctx, job(t, m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]struct {
+		failed   int32
+		attempts int
+		samePod  bool
+		reason   string
+		exit     int32
+	}{
+		"onfailure": {1, 3, true, "Error", 3},
+		"never":     {3, 3, false, "Error", 3},
+		"baddir":    {1, 1, true, "CreateContainerError", 128},
+		"noexec":    {1, 1, true, "StartError", 128},
+	} {
+		st := finish(t, ctx, b, backends.Ref{Name: name})
+		if st.Phase != backends.Failed || st.Reason != backends.ReasonBackoffLimitExceeded || st.Failed != want.failed || len(st.Attempts) != want.attempts {
+			t.Errorf("%s: %s/%s failed %d, %d attempts; want Failed/BackoffLimitExceeded failed %d, %d attempts",
+				name, st.Phase, st.Reason, st.Failed, len(st.Attempts), want.failed, want.attempts)
+			continue
+		}
+		for i, a := range st.Attempts {
+			if a.Reason != want.reason || a.ExitCode == nil || *a.ExitCode != want.exit || (a.Pod == st.Attempts[0].Pod) != (want.samePod || i == 0) {
+				t.Errorf("%s: attempt %d: %s %s exit %v", name, i, a.Pod, a.Reason, a.ExitCode)
+			}
+			// Backoff 10ms doubles per failure: 10ms, then 20ms.
+			if i > 0 {
+				gap := a.StartTime.Sub(*st.Attempts[i-1].FinishTime)
+				if min := 10 * time.Millisecond << (i - 1); gap < min {
+					t.Errorf("%s: attempt %d started %v after the failure, want at least %v", name, i, gap, min)
+				}
+			}
+		}
+		if want.exit == 128 {
+			var l lines
+			_ = b.Logs(ctx, backends.Ref{Name: name}, backends.LogOptions{}, &l)
+			if len(l.got) != 1 || !strings.Contains(l.got[0], "/nonexistent/") {
+				t.Errorf("%s: logs %q should say what could not start", name, l.got)
+			}
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print the logs of every attempt of a job",
+		ArgsUsage: "NAME",
+		Description: "Prints stdout and stderr of every pod and attempt, finished or running. Lines are\n" +
+			"prefixed with [pod/container] when the job has more than one attempt or container.",
+		Flags: append(connectionFlags(),
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "stream new lines and attempts until the job finishes"},
+			&cli.IntFlag{Name: "index", Value: -1, Usage: "only this completion index"},
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "only this container"},
+			&cli.BoolFlag{Name: "prefix", Usage: "always prefix lines with their source"},
+		),
+		Action: action(func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			b, s, err := openBackend(c)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			ref := refFor(name, s)
+			opts := backends.LogOptions{Follow: c.Bool("follow"), Container: c.String("container")}
+			if i := c.Int("index"); i >= 0 {
+				idx := int32(i)
+				opts.Index = &idx
+			}
+			st, err := b.Status(c.Context, ref)
+			if err != nil {
+				return err
+			}
+			sink := newLineSink(c.App.Writer, c.Bool("prefix") || manyAttempts(st, opts), opts.Follow)
+			err = b.Logs(c.Context, ref, opts, sink)
+			sink.flush()
+			return err
+		}),
+	}
+}
+
+// manyAttempts decides the default prefixing: lines need a source label once
+// more than one attempt (of the selected index) has run, or could still run
+// while following.
+func manyAttempts(st *backends.Status, opts backends.LogOptions) bool {
+	if n := len(st.Attempts); n > 0 {
+		count := 0
+		for _, a := range st.Attempts {
+			if opts.Index == nil || (a.Index != nil && *a.Index == *opts.Index) {
+				count++
+			}
+		}
+		if count > 1 {
+			return true
+		}
+	} else if opts.Index == nil && st.Succeeded+st.Failed+st.Active > 1 {
+		return true
+	}
+	return opts.Follow && !st.Phase.Terminal() && opts.Index == nil && (st.Completions > 1 || st.Parallelism > 1)
+}
+
+// lineSink writes log lines to stdout, labelled "[pod/container]" (plus the
+// restart number for in-place restarts) when prefix is set. Backends may call
+// Line from several goroutines. A streaming sink flushes every line so
+// followers see output as it happens; otherwise lines are batched.
+type lineSink struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	prefix bool
+	stream bool
+}
+
+func newLineSink(w io.Writer, prefix, stream bool) *lineSink {
+	return &lineSink{w: bufio.NewWriter(w), prefix: prefix, stream: stream}
+}
+
+func (s *lineSink) Line(src backends.LogSource, line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.prefix {
+		label := src.Pod
+		if src.Container != "" {
+			label += "/" + src.Container
+		}
+		if src.Attempt > 0 {
+			label += fmt.Sprintf(" attempt %d", src.Attempt)
+		}
+		fmt.Fprintf(s.w, "[%s] ", label)
+	}
+	s.w.WriteString(line)
+	s.w.WriteByte('\n')
+	if s.stream {
+		s.w.Flush()
+	}
+}
+
+func (s *lineSink) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w.Flush()
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+// Output formats accepted by -o.
+const (
+	outTable = "table"
+	outWide  = "wide"
+	outJSON  = "json"
+	outYAML  = "yaml"
+	outName  = "name"
+)
+
+func checkOutput(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return usagef("unknown output format %q (use %s)", format, strings.Join(allowed, ", "))
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeYAML renders v through its JSON form, so YAML keys are the JSON tags
+// and keep their declared order (Kubernetes objects only carry JSON tags).
+func writeYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	blockStyle(&doc)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// blockStyle undoes the flow style and quoting JSON input gives every node;
+// the encoder re-quotes strings that need it.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+// writeStatuses prints statuses in the requested format. list is true for
+// `list`, whose JSON form is always an array.
+func writeStatuses(w io.Writer, format string, sts []*backends.Status, list bool) error {
+	switch format {
+	case outJSON:
+		if list {
+			if sts == nil {
+				sts = []*backends.Status{}
+			}
+			return writeJSON(w, sts)
+		}
+		return writeJSON(w, sts[0])
+	case outYAML:
+		if list {
+			return writeYAML(w, sts)
+		}
+		return writeYAML(w, sts[0])
+	case outName:
+		for _, st := range sts {
+			fmt.Fprintf(w, "job/%s\n", st.Name)
+		}
+		return nil
+	case outWide:
+		return writeTable(w, sts, true)
+	default:
+		return writeTable(w, sts, false)
+	}
+}
+
+func writeTable(w io.Writer, sts []*backends.Status, wide bool) error {
+	return tableRows(w, sts, wide, true, 3)
+}
+
+// writeTableRows prints one more row of a watched table; columns get a fixed
+// minimum width so rows printed apart still line up.
+func writeTableRows(w io.Writer, st *backends.Status, wide, header bool) error {
+	return tableRows(w, []*backends.Status{st}, wide, header, 12)
+}
+
+func tableRows(w io.Writer, sts []*backends.Status, wide, header bool, minWidth int) error {
+	tw := tabwriter.NewWriter(w, minWidth, 8, 3, ' ', 0)
+	if header && wide {
+		fmt.Fprintln(tw, "NAMESPACE\tNAME\tBACKEND\tPHASE\tCOMPLETIONS\tACTIVE\tFAILED\tPARALLELISM\tDURATION\tAGE\tREASON")
+	} else if header {
+		fmt.Fprintln(tw, "NAME\tPHASE\tCOMPLETIONS\tDURATION\tAGE")
+	}
+	now := time.Now()
+	for _, st := range sts {
+		comp := fmt.Sprintf("%d/%d", st.Succeeded, st.Completions)
+		if wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", st.Namespace, st.Name, st.Backend, st.Phase, comp,
+				st.Active, st.Failed, st.Parallelism, duration(st, now), age(st, now), orDash(st.Reason))
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Name, st.Phase, comp, duration(st, now), age(st, now))
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// duration is how long the job has run: start to completion, or to now.
+func duration(st *backends.Status, now time.Time) string {
+	if st.StartTime == nil {
+		return "-"
+	}
+	end := now
+	if st.CompletionTime != nil {
+		end = *st.CompletionTime
+	}
+	return shortDuration(end.Sub(*st.StartTime))
+}
+
+func age(st *backends.Status, now time.Time) string {
+	t := st.CreationTime
+	if t == nil {
+		t = st.StartTime
+	}
+	if t == nil {
+		return "-"
+	}
+	return shortDuration(now.Sub(*t))
+}
+
+// shortDuration prints kubectl-style ages: 850ms, 42s, 3m12s, 5h2m, 3d4h.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// isTerminal reports whether w is a terminal, where live progress belongs.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLine is the one-line live view of a job on a terminal.
+func progressLine(st *backends.Status, elapsed time.Duration) string {
+	return fmt.Sprintf("%s: %s  active %d  succeeded %d/%d  failed %d  %s",
+		st.Name, st.Phase, st.Active, st.Succeeded, st.Completions, st.Failed, shortDuration(elapsed.Truncate(time.Second)))
+}
+
+// compactJSON is one JSON object per line, for --watch streams.
+func compactJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}

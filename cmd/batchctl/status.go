@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show a job's normalized status",
+		ArgsUsage: "NAME",
+		Description: "Prints the job's phase and succeeded/failed/active counts, the same on every backend.\n" +
+			"--watch prints again on every change (one JSON object per line with -o json) until the job finishes.",
+		Flags: append(connectionFlags(),
+			outputFlag("table, wide, json, yaml, name (default table)"),
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "print every change until the job finishes"},
+		),
+		Action: action(func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			format := c.String("output")
+			if format == "" {
+				format = outTable
+			}
+			if err := checkOutput(format, outTable, outWide, outJSON, outYAML, outName); err != nil {
+				return err
+			}
+			b, s, err := openBackend(c)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			ref := refFor(name, s)
+			if !c.Bool("watch") {
+				st, err := b.Status(c.Context, ref)
+				if err != nil {
+					return err
+				}
+				return writeStatuses(c.App.Writer, format, []*backends.Status{st}, false)
+			}
+			return watchStatus(c, b, ref, format)
+		}),
+	}
+}
+
+// watchStatus prints the status on every change until the job finishes. The
+// table header is printed once; JSON is one object per line.
+func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, format string) error {
+	var last *backends.Status
+	var werr error
+	first := true
+	err := b.Watch(c.Context, ref, func(st *backends.Status) bool {
+		if last != nil && sameCounts(last, st) {
+			return st.Phase.Terminal()
+		}
+		last = st
+		switch format {
+		case outJSON:
+			werr = compactJSON(c.App.Writer, st)
+		case outYAML:
+			if !first {
+				fmt.Fprintln(c.App.Writer, "---")
+			}
+			werr = writeYAML(c.App.Writer, st)
+		case outTable, outWide:
+			werr = writeTableRows(c.App.Writer, st, format == outWide, first)
+		default:
+			werr = writeStatuses(c.App.Writer, format, []*backends.Status{st}, false)
+		}
+		first = false
+		return werr != nil || st.Phase.Terminal()
+	})
+	if werr != nil {
+		return werr
+	}
+	return err
+}
+
+// sameCounts ignores fields that change without news (attempt timings).
+func sameCounts(a, b *backends.Status) bool {
+	return a.Phase == b.Phase && a.Active == b.Active && a.Succeeded == b.Succeeded && a.Failed == b.Failed &&
+		a.Reason == b.Reason && reflect.DeepEqual(a.CompletionTime, b.CompletionTime)
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/config"
+	"github.com/batchctl/batchctl/jobspec"
+)
+
+func submitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "submit",
+		Usage:     "submit a Job manifest (a file, or - for stdin) to a backend",
+		ArgsUsage: "FILE|-",
+		Flags: append(connectionFlags(),
+			&cli.StringFlag{Name: "name", Usage: "job name, replacing metadata.name and generateName"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in every container (repeatable)"},
+			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait for the job to finish; exit code tells the outcome"},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "wait and stream the job's logs to stdout"},
+			timeoutFlag(),
+			&cli.BoolFlag{Name: "strict", Usage: "refuse a job using fields the backend cannot honour"},
+			outputFlag("json, yaml, name, table, wide (default: job/NAME created)"),
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the job name"},
+		),
+		Action: action(submit),
+	}
+}
+
+func submit(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("submit: one FILE (or - for stdin) is required")
+	}
+	format := c.String("output")
+	if format != "" {
+		if err := checkOutput(format, outTable, outWide, outJSON, outYAML, outName); err != nil {
+			return err
+		}
+	}
+	job, err := loadJob(c.Args().First(), c.App.Reader)
+	if err != nil {
+		return err
+	}
+	b, s, err := openBackend(c)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := applyOverrides(c, job, s); err != nil {
+		return err
+	}
+	if err := checkFidelity(b, job, c.Bool("strict"), c.App.ErrWriter); err != nil {
+		return err
+	}
+	st, err := b.Submit(c.Context, job)
+	if err != nil {
+		return err
+	}
+	out := c.App.Writer
+	ref := backends.Ref{Name: st.Name, Namespace: st.Namespace}
+	follow := c.Bool("follow")
+	waiting := follow || c.Bool("wait")
+	switch {
+	case c.Bool("quiet"):
+		fmt.Fprintln(out, st.Name)
+	case format == "" && follow:
+		fmt.Fprintf(c.App.ErrWriter, "job/%s created\n", st.Name) // stdout is for the logs
+	case format == "":
+		fmt.Fprintf(out, "job/%s created\n", st.Name)
+	case !waiting || format == outName:
+		if err := writeStatuses(out, format, []*backends.Status{st}, false); err != nil {
+			return err
+		}
+	}
+	if !waiting {
+		return nil
+	}
+	final, err := waitAndFollow(c.Context, b, ref, c, follow, job.Completions > 1 || job.Parallelism > 1)
+	if final != nil && format != "" && format != outName && !c.Bool("quiet") {
+		if werr := writeStatuses(out, format, []*backends.Status{final}, false); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// waitAndFollow waits for the job, streaming its logs meanwhile if follow.
+func waitAndFollow(ctx context.Context, b backends.Backend, ref backends.Ref, c *cli.Context, follow, prefix bool) (*backends.Status, error) {
+	if !follow {
+		return waitJob(ctx, b, ref, c.Duration("timeout"), c.App.ErrWriter)
+	}
+	logCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sink := newLineSink(c.App.Writer, prefix, true)
+	done := make(chan error, 1)
+	go func() { done <- b.Logs(logCtx, ref, backends.LogOptions{Follow: true}, sink) }()
+	st, err := waitJob(ctx, b, ref, c.Duration("timeout"), c.App.ErrWriter)
+	if !(st != nil && st.Phase.Terminal()) {
+		cancel() // we stopped waiting; stop streaming too
+	}
+	<-done // a following Logs returns once the finished job's streams are drained
+	sink.flush()
+	return st, err
+}
+
+// applyOverrides applies --name, --env and the namespace in force. A manifest
+// namespace that contradicts -n is refused, as kubectl does.
+func applyOverrides(c *cli.Context, job *jobspec.Job, s config.Settings) error {
+	o := jobspec.Overrides{Name: c.String("name")}
+	for _, kv := range c.StringSlice("env") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usagef("--env %q: want KEY=VALUE", kv)
+		}
+		o.Env = append(o.Env, jobspec.EnvVar{Name: k, Value: v})
+	}
+	switch {
+	case s.Namespace == "":
+	case job.Namespace == "":
+		o.Namespace = s.Namespace
+	case job.Namespace != s.Namespace:
+		return usagef("the namespace from the manifest (%s) does not match the namespace in force (%s)", job.Namespace, s.Namespace)
+	}
+	if o.Name == "" && o.Namespace == "" && len(o.Env) == 0 {
+		return nil
+	}
+	return job.Apply(o)
+}
+
+// checkFidelity renders job to learn what the backend will not honour
+// natively, reports it, and under --strict refuses.
+func checkFidelity(b backends.Backend, job *jobspec.Job, strict bool, stderr io.Writer) error {
+	r, err := b.Render(job)
+	if err != nil {
+		return err
+	}
+	return reportFidelity(stderr, b.Info().Name, r.Fidelity, strict)
+}
+
+// reportFidelity prints one line per entry on stderr; with strict, any
+// approximated or unsupported field makes it a usage error.
+func reportFidelity(stderr io.Writer, backend string, fs []backends.Fidelity, strict bool) error {
+	var refused []string
+	for _, f := range fs {
+		fmt.Fprintf(stderr, "%s: %s: %s: %s\n", backend, f.Level, f.Field, f.Message)
+		if f.Refused() {
+			refused = append(refused, f.Field)
+		}
+	}
+	if strict && len(refused) > 0 {
+		return usagef("--strict: the %s backend cannot honour %s", backend, strings.Join(refused, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check Job manifests without submitting them",
+		ArgsUsage: "FILE|-...",
+		Description: "Checks each manifest against Kubernetes' schema and validation rules. Problems are printed\n" +
+			"one per line as FILE:LINE:COL: FIELD: MESSAGE, all of them at once; any problem exits 2.",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only problems"}},
+		Action: action(func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usagef("validate: at least one FILE (or - for stdin) is required")
+			}
+			var firstErr error
+			for _, path := range c.Args().Slice() {
+				job, err := loadJob(path, c.App.Reader)
+				if err != nil {
+					if firstErr != nil {
+						fmt.Fprintln(c.App.ErrWriter, message(firstErr))
+					}
+					firstErr = err
+					continue
+				}
+				if !c.Bool("quiet") {
+					name := job.Name
+					if name == "" {
+						name = job.GenerateName + "*"
+					}
+					fmt.Fprintf(c.App.Writer, "%s: valid Job %s\n", job.Source, name)
+				}
+			}
+			return firstErr
+		}),
+	}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+var errTimedOut = errors.New("timed out")
+
+func waitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "wait",
+		Usage:     "wait until a job succeeds or fails; the exit code tells which",
+		ArgsUsage: "NAME",
+		Description: "Waits for the job to finish, succeeded or failed, and exits 0 or 1 accordingly.\n" +
+			"--timeout gives up with exit 5; Ctrl-C gives up with exit 130. Neither touches the job.",
+		Flags: append(connectionFlags(), timeoutFlag(),
+			outputFlag("print the final status: json, yaml, table, wide, name (default: nothing)")),
+		Action: action(func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			format := c.String("output")
+			if format != "" {
+				if err := checkOutput(format, outTable, outWide, outJSON, outYAML, outName); err != nil {
+					return err
+				}
+			}
+			b, s, err := openBackend(c)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			st, err := waitJob(c.Context, b, refFor(name, s), c.Duration("timeout"), c.App.ErrWriter)
+			if st != nil && format != "" {
+				if werr := writeStatuses(c.App.Writer, format, []*backends.Status{st}, false); werr != nil {
+					return werr
+				}
+			}
+			return err
+		}),
+	}
+}
+
+// waitJob watches ref until it is finished. It returns the last status seen
+// and: nil if it succeeded, jobFailedError if it failed, timeoutError or
+// interruptedError if we stopped waiting first. It never changes the job.
+func waitJob(ctx context.Context, b backends.Backend, ref backends.Ref, timeout time.Duration, stderr io.Writer) (*backends.Status, error) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errTimedOut)
+		defer cancel()
+	}
+	started := time.Now()
+	live := isTerminal(stderr)
+	var last *backends.Status
+	err := b.Watch(ctx, ref, func(st *backends.Status) bool {
+		last = st
+		if live {
+			fmt.Fprintf(stderr, "\r\033[K%s", progressLine(st, time.Since(started)))
+		}
+		return st.Phase.Terminal()
+	})
+	if live {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			return last, err
+		}
+		still := ""
+		if last != nil {
+			still = fmt.Sprintf(" (still %s: %d active, %d succeeded, %d failed)", last.Phase, last.Active, last.Succeeded, last.Failed)
+		}
+		if errors.Is(context.Cause(ctx), errTimedOut) {
+			return last, timeoutError{fmt.Sprintf("timed out after %s waiting for job %s%s; it keeps running", timeout, ref.Name, still)}
+		}
+		return last, interruptedError{fmt.Sprintf("interrupted; job %s is left running%s: `batchctl wait %s` resumes", ref.Name, still, ref.Name)}
+	}
+	if last.Phase == backends.Failed {
+		return last, jobFailedError{last}
+	}
+	return last, nil
+}

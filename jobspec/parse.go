@@ -1,0 +1,202 @@
+package jobspec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+	batchv1 "k8s.io/api/batch/v1"
+)
+
+const (
+	wantAPIVersion = "batch/v1"
+	wantKind       = "Job"
+)
+
+var jobType = reflect.TypeFor[batchv1.Job]()
+
+// Parse reads one manifest (YAML or JSON) of at most MaxManifestBytes from r.
+// source names it in errors ("job.yaml", "<stdin>"). It returns the Job, or an
+// ErrorList (as error) with every problem found.
+func Parse(source string, r io.Reader) (*Job, error) {
+	// Read one byte more than allowed, to tell "at the limit" from "over it".
+	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
+	if err != nil {
+		return nil, ErrorList{{File: source, Msg: "reading manifest: " + err.Error()}}
+	}
+	if len(data) > MaxManifestBytes {
+		return nil, ErrorList{{File: source, Msg: fmt.Sprintf("manifest is larger than %d MiB", MaxManifestBytes>>20)}}
+	}
+	root, errs := parseDocument(source, data)
+	if errs != nil {
+		return nil, errs
+	}
+	return build(source, root)
+}
+
+// Load reads the manifest at path, or stdin when path is "-". Errors opening
+// the file are returned as they are (errors.Is(err, fs.ErrNotExist) works).
+func Load(path string, stdin io.Reader) (*Job, error) {
+	if path == "-" {
+		if stdin == nil {
+			return nil, ErrorList{{File: "<stdin>", Msg: "no standard input"}}
+		}
+		return Parse("<stdin>", stdin)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(path, f)
+}
+
+// parseDocument returns the top node of the single non-empty YAML document.
+func parseDocument(source string, data []byte) (*yaml.Node, ErrorList) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root *yaml.Node
+	for {
+		var doc yaml.Node
+		err := decodeNode(dec, &doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, ErrorList{yamlError(source, err)}
+		}
+		top := &doc
+		if doc.Kind == yaml.DocumentNode {
+			if len(doc.Content) == 0 {
+				continue
+			}
+			top = doc.Content[0]
+		}
+		if isNull(top) {
+			continue // an empty document, such as a trailing "---"
+		}
+		if root != nil {
+			return nil, ErrorList{{File: source, Line: top.Line, Col: top.Column,
+				Msg: "a manifest holds exactly one Job; found a second YAML document"}}
+		}
+		root = top
+	}
+	if root == nil {
+		return nil, ErrorList{{File: source, Msg: "manifest is empty"}}
+	}
+	return root, nil
+}
+
+// decodeNode guards against panics inside the YAML library.
+func decodeNode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: internal error: %v", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+var (
+	yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+	// yaml.v3 reports parser (not scanner) errors with 0-based lines, and
+	// leaves the line out when it is the first; these are its parser messages.
+	yamlParserErrRE = regexp.MustCompile(`^(did not find expected |found duplicate %|found incompatible YAML|found undefined tag)`)
+)
+
+// yamlError turns "yaml: line 3: did not find expected key" into a FieldError.
+func yamlError(source string, err error) *FieldError {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &FieldError{File: source, Msg: "invalid YAML: " + err.Error()}
+	}
+	line, _ := strconv.Atoi(m[1]) // 0 when absent
+	if yamlParserErrRE.MatchString(m[2]) {
+		line++
+	}
+	return &FieldError{File: source, Line: line, Msg: "invalid YAML: " + m[2]}
+}
+
+// build checks root against the Job schema, decodes it and validates it.
+func build(source string, root *yaml.Node) (*Job, error) {
+	if root.Kind != yaml.MappingNode {
+		return nil, ErrorList{{File: source, Line: root.Line, Col: root.Column,
+			Msg: "expected a Kubernetes object (a mapping), got " + describe(root)}}
+	}
+	if errs := checkTypeMeta(source, root); errs != nil {
+		return nil, errs // another kind of object: its fields would only add noise
+	}
+
+	w := newWalker(source)
+	w.locs[""] = loc{line: root.Line, col: root.Column}
+	val, _ := w.value(root, jobType, "", "", true, 0)
+	errs := w.errs
+	obj := &batchv1.Job{}
+	if !w.abort {
+		data, err := json.Marshal(val)
+		if err == nil {
+			err = json.Unmarshal(data, obj)
+		}
+		if err != nil {
+			errs = append(errs, &FieldError{File: source, Line: root.Line, Col: root.Column,
+				Msg: "internal error decoding the manifest: " + err.Error()})
+		} else {
+			// Fields that already failed the schema would only repeat here.
+			bad := map[string]bool{}
+			for _, e := range errs {
+				bad[e.Field] = true
+			}
+			v := &validator{file: source, locs: w.locs}
+			if obj.APIVersion == "" {
+				v.add("apiVersion", required(`supported values: "`+wantAPIVersion+`"`))
+			}
+			if obj.Kind == "" {
+				v.add("kind", required(`supported values: "`+wantKind+`"`))
+			}
+			v.job(obj)
+			for _, e := range v.errs {
+				if !bad[e.Field] {
+					errs = append(errs, e)
+				}
+			}
+			w.tooMany = w.tooMany || v.tooMany
+		}
+	}
+	errs = sortErrors(errs)
+	if len(errs) > maxErrors {
+		errs, w.tooMany = errs[:maxErrors], true
+	}
+	if w.tooMany {
+		errs = append(errs, &FieldError{File: source, Msg: fmt.Sprintf("too many errors (stopped after %d)", maxErrors)})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return newJob(source, obj, w.unmodelled), nil
+}
+
+// checkTypeMeta refuses a manifest that says it is something other than a batch/v1 Job.
+func checkTypeMeta(source string, root *yaml.Node) ErrorList {
+	var errs ErrorList
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+			continue // not a string: the schema walk reports it
+		}
+		want := map[string]string{"apiVersion": wantAPIVersion, "kind": wantKind}[k.Value]
+		if want != "" && v.Value != want {
+			errs = append(errs, &FieldError{File: source, Line: v.Line, Col: v.Column, Field: k.Value,
+				Msg: unsupported(v.Value, want)})
+		}
+	}
+	return errs
+}
