@@ -84,9 +84,13 @@ type Container struct {
 	Resources  Resources
 }
 
-// Argv is the process argv the container runs: command then args. It is empty
-// when the manifest relies on the image's entrypoint.
+// Argv is the process argv the container runs: command then args. It is nil
+// when command is empty, because the program is then the image's entrypoint
+// (with args appended to it), which only an image-running backend knows.
 func (c Container) Argv() []string {
+	if len(c.Command) == 0 {
+		return nil
+	}
 	argv := make([]string, 0, len(c.Command)+len(c.Args))
 	argv = append(argv, c.Command...)
 	return append(argv, c.Args...)

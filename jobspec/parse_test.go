@@ -335,7 +335,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative completions", valid("completions: 1", "completions: -3"), `job.yaml:6:16: spec.completions: must be greater than or equal to 0, got -3`},
 		{"negative backoffLimit", valid("  completions: 1", "  backoffLimit: -2"), `job.yaml:6:17: spec.backoffLimit: must be greater than or equal to 0, got -2`},
 		{"negative ttl", valid("  completions: 1", "  ttlSecondsAfterFinished: -5"), `job.yaml:6:28: spec.ttlSecondsAfterFinished: must be greater than or equal to 0, got -5`},
-		{"zero deadline", valid("  completions: 1", "  activeDeadlineSeconds: 0"), `job.yaml:6:26: spec.activeDeadlineSeconds: must be greater than 0, got 0`},
+		{"negative deadline", valid("  completions: 1", "  activeDeadlineSeconds: -1"), `job.yaml:6:26: spec.activeDeadlineSeconds: must be greater than or equal to 0, got -1`},
 		{"bad completionMode", valid("  completions: 1", "  completionMode: indexed"), `job.yaml:6:19: spec.completionMode: Unsupported value: "indexed": supported values: "NonIndexed", "Indexed"`},
 		{"Indexed without completions", valid("  completions: 1", "  completionMode: Indexed"), `job.yaml:6:3: spec.completions: Required value: when completion mode is Indexed`},
 		{"Indexed with too many completions", valid("  completions: 1", "  completionMode: Indexed\n  completions: 100001"), `job.yaml:7:16: spec.completions: must be less than or equal to 100000 when completion mode is Indexed, got 100001`},

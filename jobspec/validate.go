@@ -169,8 +169,9 @@ func (v *validator) jobSpec(s *batchv1.JobSpec) {
 	nonNegative(v, "spec.completions", s.Completions)
 	nonNegative(v, "spec.backoffLimit", s.BackoffLimit)
 	nonNegative(v, "spec.ttlSecondsAfterFinished", s.TTLSecondsAfterFinished)
-	if p := s.ActiveDeadlineSeconds; p != nil && *p <= 0 {
-		v.add("spec.activeDeadlineSeconds", fmt.Sprintf("must be greater than 0, got %d", *p))
+	// The Job API accepts 0 (the job fails at once); only the pod field needs > 0.
+	if p := s.ActiveDeadlineSeconds; p != nil && *p < 0 {
+		v.add("spec.activeDeadlineSeconds", fmt.Sprintf("must be greater than or equal to 0, got %d", *p))
 	}
 	if m := s.CompletionMode; m != nil {
 		switch *m {

@@ -39,11 +39,17 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 	var streams []*logStream
 	known := map[string]bool{}
 	add := func(atts []*attemptRecord) {
+		type podAttempt struct {
+			pod     string
+			attempt int32
+		}
 		active := map[string]bool{}
+		byKey := map[podAttempt]*attemptRecord{}
 		for _, a := range atts {
 			if a.active() {
 				active[a.Pod] = true
 			}
+			byKey[podAttempt{a.Pod, a.Attempt}] = a
 		}
 		for _, a := range atts {
 			if opts.Index != nil && (a.Index == nil || *a.Index != *opts.Index) {
@@ -63,7 +69,7 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 		// A stream whose pod is over (and past any kill grace) gets no more
 		// output: one more read and it is done.
 		for _, s := range streams {
-			a := findAttempt(atts, s.src.Pod, s.src.Attempt)
+			a := byKey[podAttempt{s.src.Pod, s.src.Attempt}]
 			if !s.done && a != nil && a.FinishTime != nil && !active[a.Pod] && time.Since(*a.FinishTime) > killGrace+time.Second {
 				s.done = s.read(sink, true) == nil
 			}
@@ -110,15 +116,6 @@ func hasContainer(p *Plan, name string) bool {
 		}
 	}
 	return false
-}
-
-func findAttempt(atts []*attemptRecord, pod string, attempt int32) *attemptRecord {
-	for i := len(atts) - 1; i >= 0; i-- {
-		if atts[i].Pod == pod && atts[i].Attempt == attempt {
-			return atts[i]
-		}
-	}
-	return nil
 }
 
 func drain(streams []*logStream, sink backends.LogSink, final bool) error {

@@ -5,7 +5,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"runtime/pprof"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +39,9 @@ func MaybeSupervise() {
 }
 
 func supervise(arg string) int {
+	// Pods get SIGKILL when the thread that forked them exits (Pdeathsig);
+	// keeping the loop on the main thread makes that the process's death.
+	runtime.LockOSThread()
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.SetPrefix(fmt.Sprintf("supervisor[%d] ", os.Getpid()))
 	_ = os.Unsetenv(superviseEnv) // pods must not become supervisors
@@ -54,11 +57,6 @@ func supervise(arg string) int {
 		return 1
 	}
 	defer lock.Close()
-	if pf := os.Getenv("TMP_CPUPROFILE"); pf != "" {
-		f, _ := os.Create(pf)
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
 	if err := s.run(); err != nil {
 		log.Print(err)
 		return 1
