@@ -116,6 +116,10 @@ type Capabilities struct {
 // returned. Backends that execute ignore it.
 const IntendedExitCodeAnnotation = "batchctl.dev/intended-exit-code"
 
+// IntendedDurationAnnotation, on a pod template, tells a simulated kubelet
+// how long the command would run (a Go duration such as "30s").
+const IntendedDurationAnnotation = "batchctl.dev/intended-duration"
+
 // ManagedByLabel marks the jobs batchctl created; List selects on it.
 const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"

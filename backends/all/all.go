@@ -3,6 +3,7 @@ package all
 
 import (
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/k8s"
 	"github.com/batchctl/batchctl/backends/local"
 )
 
@@ -10,5 +11,6 @@ import (
 func Registry() *backends.Registry {
 	r := &backends.Registry{}
 	r.Register("local", local.New)
+	r.Register(k8s.Name, k8s.New)
 	return r
 }

@@ -205,7 +205,7 @@ func testIndexed(e *env) {
 func testDeadline(e *env) {
 	e.need(e.info.Capabilities.Deadline, "activeDeadlineSeconds")
 	start := time.Now()
-	_, ref := e.submit(jobSpec{deadline: 1, backoffLimit: ptr[int32](0), script: "sleep 30"})
+	_, ref := e.submit(jobSpec{deadline: 1, backoffLimit: ptr[int32](0), script: "sleep 30", duration: "30s"})
 	st, _ := e.finish(ref)
 	expect(e.t, st, backends.Failed, backends.ReasonDeadlineExceeded, 0, 0, 1)
 	if d := time.Since(start); d >= 25*time.Second {
@@ -220,8 +220,9 @@ func testDeleteRunning(e *env) {
 	}
 	// The shell's child shows that the whole pod goes, not just its leader.
 	_, ref := e.submit(jobSpec{
-		env:    [][2]string{{"PIDFILE", pidFile}},
-		script: `sleep 30 & echo $! > "$PIDFILE"; echo started; wait`,
+		env:      [][2]string{{"PIDFILE", pidFile}},
+		script:   `sleep 30 & echo $! > "$PIDFILE"; echo started; wait`,
+		duration: "30s",
 	})
 	if e.info.Capabilities.Executes {
 		e.waitForLine(ref, "started")
@@ -391,7 +392,7 @@ func testListByLabel(e *env) {
 }
 
 func testWatchReachesTerminal(e *env) {
-	_, ref := e.submit(jobSpec{script: "sleep 0.3"})
+	_, ref := e.submit(jobSpec{script: "sleep 0.3", duration: "300ms"})
 	order := map[backends.Phase]int{backends.Pending: 0, backends.Running: 1, backends.Succeeded: 2, backends.Failed: 2}
 	var seen []*backends.Status
 	err := e.b.Watch(e.ctx, ref, func(st *backends.Status) bool {

@@ -29,6 +29,7 @@ type jobSpec struct {
 	ttl           *int32
 	script        string // run as sh -c script
 	exitCode      int    // what script exits with, for backends that simulate
+	duration      string // how long script runs, for backends that simulate ("30s")
 	env           [][2]string
 }
 
@@ -91,6 +92,9 @@ func (s jobSpec) manifest() string {
 	w("    metadata:")
 	w("      annotations:")
 	w("        %s: %s", q(backends.IntendedExitCodeAnnotation), q(fmt.Sprint(s.exitCode)))
+	if s.duration != "" {
+		w("        %s: %s", q(backends.IntendedDurationAnnotation), q(s.duration))
+	}
 	w("    spec:")
 	rp := s.restartPolicy
 	if rp == "" {

@@ -20,12 +20,16 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){"batchctl": main})
 }
 
-// TestScripts runs testdata/script/*.txtar, named by subcommand.
+// TestScripts runs testdata/script/*.txtar, named by subcommand. Scenarios
+// for a real platform start with `[!k8s] skip` or `[!nomad] skip`: the
+// platform is started once for the whole run when its binaries are built
+// (see platforms_test.go), and its address reaches every script's env.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, scriptParams(t))
 }
 
 func scriptParams(t *testing.T) testscript.Params {
+	plat := startPlatforms(t)
 	return testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		UpdateScripts:       *update,
@@ -40,8 +44,12 @@ func scriptParams(t *testing.T) testscript.Params {
 			env.Setenv("BATCHCTL_LOCAL_BACKOFF", "10ms")
 			examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
 			env.Setenv("EXAMPLES", examples)
+			for k, v := range plat.env {
+				env.Setenv(k, v)
+			}
 			return err
 		},
+		Condition: plat.condition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": exitcodeCmd,
 		},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -64,19 +65,30 @@ func waitJob(ctx context.Context, b backends.Backend, ref backends.Ref, timeout 
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errTimedOut)
 		defer cancel()
 	}
-	started := time.Now()
-	live := isTerminal(stderr)
-	var last *backends.Status
+	var (
+		mu   sync.Mutex
+		last *backends.Status
+	)
+	if isTerminal(stderr) {
+		started := time.Now()
+		stop := showProgress(stderr, func() *backends.Status {
+			mu.Lock()
+			defer mu.Unlock()
+			return last
+		})
+		defer func() {
+			stop()
+			if last != nil && last.Phase.Terminal() {
+				fmt.Fprintln(stderr, progressLine(last, time.Since(started)))
+			}
+		}()
+	}
 	err := b.Watch(ctx, ref, func(st *backends.Status) bool {
+		mu.Lock()
 		last = st
-		if live {
-			fmt.Fprintf(stderr, "\r\033[K%s", progressLine(st, time.Since(started)))
-		}
+		mu.Unlock()
 		return st.Phase.Terminal()
 	})
-	if live {
-		fmt.Fprint(stderr, "\r\033[K")
-	}
 	if err != nil {
 		if ctx.Err() == nil {
 			return last, err
@@ -90,8 +102,40 @@ func waitJob(ctx context.Context, b backends.Backend, ref backends.Ref, timeout 
 		}
 		return last, interruptedError{fmt.Sprintf("interrupted; job %s is left running%s: `batchctl wait %s` resumes", ref.Name, still, ref.Name)}
 	}
+	if last == nil {
+		return nil, fmt.Errorf("watch of job %s ended without a status", ref.Name)
+	}
 	if last.Phase == backends.Failed {
 		return last, jobFailedError{last}
 	}
 	return last, nil
+}
+
+// showProgress redraws one status line on the terminal every 200ms, so the
+// elapsed time moves even while nothing changes. The returned func stops it
+// and clears the line.
+func showProgress(w io.Writer, current func() *backends.Status) (stop func()) {
+	started := time.Now()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if st := current(); st != nil {
+				fmt.Fprintf(w, "\r\033[K%s", progressLine(st, time.Since(started)))
+			}
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }

@@ -1,0 +1,126 @@
+// Package k8s runs batchctl jobs as real Kubernetes batch/v1 Jobs through
+// client-go, connecting the way kubectl does.
+package k8s
+
+import (
+	"io"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/config"
+)
+
+// Name is the backend's registered name.
+const Name = "k8s"
+
+type backend struct {
+	settings config.Settings
+	loader   clientcmd.ClientConfig
+
+	once      sync.Once
+	client    kubernetes.Interface
+	host      string
+	namespace string
+	connErr   error
+}
+
+var _ backends.Backend = (*backend)(nil)
+var _ backends.Describer = (*backend)(nil)
+
+// New returns the Kubernetes backend. It reads no file and makes no request
+// until a method needs the cluster, so `render --backend k8s` works offline.
+func New(s config.Settings, _ io.Writer) (backends.Backend, error) {
+	// client-go's reflectors log every retry through klog; batchctl reports
+	// errors itself, and a restarting API server is not the user's news.
+	klog.SetLogger(logr.Discard())
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if s.K8s.Kubeconfig != "" {
+		rules.ExplicitPath = s.K8s.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: s.K8s.Context}
+	return &backend{
+		settings: s,
+		loader:   clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides),
+	}, nil
+}
+
+// NewForClient wraps an existing clientset (tests use client-go's fake).
+func NewForClient(client kubernetes.Interface, namespace string) backends.Backend {
+	b := &backend{client: client, host: "fake", namespace: namespace}
+	b.once.Do(func() {})
+	return b
+}
+
+// connect loads kubeconfig (or in-cluster config) once.
+func (b *backend) connect() error {
+	b.once.Do(func() {
+		var cfg *rest.Config
+		cfg, b.connErr = b.loader.ClientConfig()
+		if b.connErr != nil {
+			b.connErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "connect", Msg: "kubeconfig: " + b.connErr.Error()}
+			return
+		}
+		cfg.UserAgent = "batchctl"
+		b.host = cfg.Host
+		b.client, b.connErr = kubernetes.NewForConfig(cfg)
+		if b.connErr != nil {
+			b.connErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "connect", Msg: b.connErr.Error()}
+			return
+		}
+		b.namespace = b.kubeconfigNamespace()
+	})
+	return b.connErr
+}
+
+// kubeconfigNamespace is the namespace in force when neither -n nor the
+// batchctl context names one: the kubeconfig context's, else "default".
+func (b *backend) kubeconfigNamespace() string {
+	if b.loader == nil {
+		return "default"
+	}
+	ns, _, err := b.loader.Namespace()
+	if err != nil || ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+// ns resolves a ref's namespace: the ref's, then settings (-n, context),
+// then kubeconfig's.
+func (b *backend) ns(ref backends.Ref) string {
+	switch {
+	case ref.Namespace != "":
+		return ref.Namespace
+	case b.settings.Namespace != "":
+		return b.settings.Namespace
+	case b.namespace != "":
+		return b.namespace
+	}
+	return b.kubeconfigNamespace()
+}
+
+func (b *backend) Info() backends.Info {
+	return backends.Info{
+		Name:             Name,
+		DefaultNamespace: "default",
+		Capabilities: backends.Capabilities{
+			Executes:       true,
+			Parallelism:    true,
+			RestartInPlace: true,
+			Indexed:        true,
+			Deadline:       true,
+			TTL:            true,
+			Suspend:        true,
+			AttemptLogs:    true,
+			Namespaces:     true,
+		},
+	}
+}
+
+func (b *backend) Close() error { return nil }

@@ -1,0 +1,81 @@
+package k8s
+
+import (
+	"context"
+	"sort"
+
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/jobspec"
+)
+
+// Submit creates the Job as rendered. The API server resolves generateName.
+func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Status, error) {
+	if err := b.connect(); err != nil {
+		return nil, err
+	}
+	obj := b.object(job)
+	ref := backends.Ref{Name: obj.Name, Namespace: obj.Namespace}
+	if ref.Name == "" {
+		ref.Name = obj.GenerateName + "*"
+	}
+	var created *batchv1.Job
+	err := b.call(ctx, "submit", ref, func(ctx context.Context) error {
+		var err error
+		created, err = b.client.BatchV1().Jobs(obj.Namespace).Create(ctx, obj, metav1.CreateOptions{FieldManager: "batchctl"})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toStatus(created), nil
+}
+
+// Delete removes the Job; the garbage collector removes its pods in the
+// background, as `kubectl delete job` does.
+func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
+	if err := b.connect(); err != nil {
+		return err
+	}
+	ref.Namespace = b.ns(ref)
+	policy := metav1.DeletePropagationBackground
+	return b.call(ctx, "delete", ref, func(ctx context.Context) error {
+		return b.client.BatchV1().Jobs(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	})
+}
+
+// List selects on the managed-by label plus the user's selector, both
+// evaluated by the API server.
+func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backends.Status, error) {
+	if err := b.connect(); err != nil {
+		return nil, err
+	}
+	ns := b.ns(backends.Ref{Namespace: opts.Namespace})
+	if opts.AllNamespaces {
+		ns = metav1.NamespaceAll
+	}
+	sel := backends.Selector{{Key: backends.ManagedByLabel, Op: "=", Value: backends.ManagedByValue}}
+	sel = append(sel, opts.Selector...)
+	var list *batchv1.JobList
+	err := b.call(ctx, "list", backends.Ref{Namespace: ns}, func(ctx context.Context) error {
+		var err error
+		list, err = b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*backends.Status, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, toStatus(&list.Items[i]))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package k8s
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+var errGone = errors.New("job deleted")
+
+// Watch follows one Job through an informer (list, then watch): after a
+// dropped connection or a restarted API server it re-lists, so the terminal
+// state is never missed even when its event was. A first Get gives an
+// unreachable server or unknown job a prompt, classified error.
+func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends.Status) bool) error {
+	job, err := b.get(ctx, "watch", ref)
+	if err != nil {
+		return err
+	}
+	if fn(toStatus(job)) {
+		return nil
+	}
+	lastRV := job.ResourceVersion
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
+			return b.client.BatchV1().Jobs(job.Namespace).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
+			return b.client.BatchV1().Jobs(job.Namespace).Watch(ctx, o)
+		},
+	}
+	_, err = watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
+		switch ev.Type {
+		case watch.Deleted:
+			return false, errGone
+		case watch.Added, watch.Modified:
+			j, ok := ev.Object.(*batchv1.Job)
+			if !ok || j.UID != job.UID {
+				return false, errGone // replaced by a new job of the same name
+			}
+			if j.ResourceVersion == lastRV {
+				return false, nil // the informer's initial list repeats what Get saw
+			}
+			lastRV = j.ResourceVersion
+			return fn(toStatus(j)), nil
+		}
+		return false, nil
+	})
+	switch {
+	case errors.Is(err, errGone):
+		return &backends.Error{Kind: backends.ErrNotFound, Op: "watch", Ref: ref, Msg: fmt.Sprintf("job %s was deleted", ref.Name)}
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, watchtools.ErrWatchClosed):
+		return b.Watch(ctx, ref, fn)
+	}
+	return err
+}

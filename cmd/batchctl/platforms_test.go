@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+)
+
+// platforms are the real backends' servers shared by every script of one
+// run: starting a control plane per script would cost seconds each.
+type platforms struct {
+	available map[string]bool   // condition name ("k8s", "nomad") -> started
+	env       map[string]string // exported to every script (KUBECONFIG, NOMAD_ADDR)
+}
+
+// platformStarters start a real platform for the scripts, or report that its
+// binaries are not built (ok false: its scenarios skip). Each registers its
+// own cleanup with t.
+var platformStarters = map[string]func(t *testing.T) (env map[string]string, ok bool){}
+
+func startPlatforms(t *testing.T) *platforms {
+	p := &platforms{available: map[string]bool{}, env: map[string]string{}}
+	for name, start := range platformStarters {
+		env, ok := start(t)
+		if !ok {
+			t.Logf("[%s] scenarios skip: its server is not built", name)
+			continue
+		}
+		p.available[name] = true
+		for k, v := range env {
+			p.env[k] = v
+		}
+	}
+	return p
+}
+
+func (p *platforms) condition(cond string) (bool, error) {
+	switch cond {
+	case "k8s", "nomad":
+		return p.available[cond], nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
