@@ -31,8 +31,9 @@ build:
 test: vet fmt-check $(K8S_TOOLS) $(NOMAD)
 	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
 
+# The quick loop: everything but the real platforms (their tests skip).
 unit:
-	$(GO) test -short ./...
+	$(GO) test ./...
 
 vet:
 	$(GO) vet ./...
@@ -41,10 +42,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Side-by-side measurements against kubectl, xargs and GNU parallel (installed
-# from Debian's packages when missing). Prints ratios; asserts nothing.
-bench: build
+# from Debian's packages when missing), and on the real control plane and
+# Nomad agent. Prints ratios; asserts nothing.
+bench: build $(K8S_TOOLS) $(NOMAD)
 	@command -v parallel >/dev/null || (apt-get update -qq && apt-get install -y -qq parallel >/dev/null) || echo "bench: could not install GNU parallel"
-	$(GO) run ./bench -batchctl $(BIN)
+	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(GO) run ./bench -batchctl $(BIN)
 
 # Validates .goreleaser.yaml with a pinned GoReleaser, then cross-builds every
 # target once (a snapshot, nothing published) to prove they all compile.

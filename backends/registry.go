@@ -45,7 +45,7 @@ func (r *Registry) Names() []string {
 func (r *Registry) New(name string, s config.Settings, stderr io.Writer) (Backend, error) {
 	f, ok := r.factories[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(r.Names(), ", "))
+		return nil, &Error{Kind: ErrInvalid, Op: "backend", Msg: fmt.Sprintf("unknown backend %q (known: %s)", name, strings.Join(r.Names(), ", "))}
 	}
 	return f(s, stderr)
 }

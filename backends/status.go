@@ -42,8 +42,8 @@ type Status struct {
 	CreationTime   *time.Time        `json:"creationTime,omitempty"`
 	StartTime      *time.Time        `json:"startTime"`
 	CompletionTime *time.Time        `json:"completionTime"`
-	Reason         string            `json:"reason,omitempty"`
-	Message        string            `json:"message,omitempty"`
+	Reason         string            `json:"reason"`
+	Message        string            `json:"message"`
 	Labels         map[string]string `json:"labels,omitempty"`
 	Attempts       []Attempt         `json:"attempts,omitempty"`
 	Events         []Event           `json:"events,omitempty"`

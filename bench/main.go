@@ -133,6 +133,11 @@ func main() {
 	} else {
 		fmt.Println("GNU parallel not installed; skipped")
 	}
+
+	// 3. Real platforms, when make bench has built them.
+	if err := benchK8s(bin, 5); err != nil {
+		fail(err)
+	}
 }
 
 // checkFanout proves the measured run really did the work and kept it: every

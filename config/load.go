@@ -40,9 +40,11 @@ type Value struct {
 
 // Resolved is the outcome of Load.
 type Resolved struct {
-	Settings Settings
-	File     string  // the config file read, "" when none
-	Values   []Value // every key, in Keys order
+	Settings      Settings
+	File          string   // the config file read, "" when none
+	ContextSource string   // what selected the context: --context, BATCHCTL_CONTEXT, current-context
+	Values        []Value  // every key, in Keys order
+	Warnings      []string // for stderr: e.g. a readable file holding a secret
 }
 
 // Load merges defaults → config file → the selected context → BATCHCTL_*
@@ -113,13 +115,10 @@ func Load(o Options) (*Resolved, error) {
 		cut := contexts.Cut(ctxName)
 		layer := koanf.New(".")
 		for _, k := range cut.Keys() {
-			if _, ok := lookupKey(k); !ok {
-				return nil, fmt.Errorf("config file %s: contexts.%s.%s: unknown key", path, ctxName, k)
-			}
 			_ = layer.Set(k, cut.String(k))
 		}
 		merge(layer, fmt.Sprintf("context %s (%s)", ctxName, path))
-		res.Settings.Context = ctxName
+		res.ContextSource = ctxFrom
 	}
 
 	for _, k := range Keys {
@@ -146,9 +145,31 @@ func Load(o Options) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Context = res.Settings.Context
+	s.Context = ctxName
 	res.Settings = s
+	res.Warnings = fileWarnings(path, fileLayer)
 	return res, nil
+}
+
+// fileWarnings flags a config file others can read while it holds a secret.
+func fileWarnings(path string, k *koanf.Koanf) []string {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	for _, key := range k.Keys() {
+		name := key
+		if rest, ok := strings.CutPrefix(key, "contexts."); ok {
+			_, name, _ = strings.Cut(rest, ".")
+		}
+		if kk, ok := lookupKey(name); ok && kk.Secret {
+			return []string{fmt.Sprintf("config file %s holds %s but is readable by others (mode %#o); chmod 600 it", path, key, fi.Mode().Perm())}
+		}
+	}
+	return nil
 }
 
 func mustLayer(p koanf.Provider, parser koanf.Parser) *koanf.Koanf {
@@ -191,15 +212,19 @@ func configPath(flag string, getenv func(string) string) (string, bool) {
 	return filepath.Join(dir, "batchctl", "config.yaml"), false
 }
 
-// checkFileKeys rejects keys batchctl does not know, so a typo is not
-// silently ignored.
+// checkFileKeys rejects keys batchctl does not know, in every context too,
+// so a typo is not silently ignored.
 func checkFileKeys(path string, k *koanf.Koanf) error {
 	var bad []string
 	for _, key := range k.Keys() {
-		if key == "current-context" || strings.HasPrefix(key, "contexts.") {
+		if key == "current-context" {
 			continue
 		}
-		if _, ok := lookupKey(key); !ok {
+		name := key
+		if rest, ok := strings.CutPrefix(key, "contexts."); ok {
+			_, name, _ = strings.Cut(rest, ".")
+		}
+		if _, ok := lookupKey(name); !ok || name == "" {
 			bad = append(bad, key)
 		}
 	}
@@ -247,7 +272,7 @@ func settingsFrom(k *koanf.Koanf, source map[string]string) (Settings, error) {
 		},
 		Nomad: NomadSettings{
 			Addr:       k.String("nomad.addr"),
-			Token:      k.String("nomad.token"),
+			Token:      Secret(k.String("nomad.token")),
 			Region:     k.String("nomad.region"),
 			Namespace:  k.String("nomad.namespace"),
 			CACert:     k.String("nomad.ca-cert"),

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,17 @@ func TestDefaultFileIsOptional(t *testing.T) {
 	r, err := Load(Options{Getenv: env(map[string]string{"XDG_CONFIG_HOME": t.TempDir()})})
 	if err != nil || r.File != "" || r.Settings.Backend != "local" {
 		t.Fatalf("got %v %+v", err, r)
+	}
+}
+
+func TestSecretsNeverFormat(t *testing.T) {
+	s := Settings{Nomad: NomadSettings{Token: "s3cr3t"}}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s)} {
+		if strings.Contains(out, "s3cr3t") {
+			t.Errorf("formatted settings leak the token: %s", out)
+		}
+	}
+	if string(s.Nomad.Token) != "s3cr3t" {
+		t.Error("the token itself must stay usable")
 	}
 }

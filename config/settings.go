@@ -34,11 +34,18 @@ type K8sSettings struct {
 	Context    string // kubeconfig context; "" uses its current-context
 }
 
+// Secret is a credential: fmt prints it redacted, so a stray %v of the
+// settings cannot leak it. Use string(s) where the value is needed.
+type Secret string
+
+func (Secret) String() string   { return "<redacted>" }
+func (Secret) GoString() string { return `"<redacted>"` }
+
 // NomadSettings configure the Nomad backend, as the nomad CLI would be.
 // Empty values fall back to the NOMAD_* environment variables.
 type NomadSettings struct {
 	Addr       string
-	Token      string `secret:"true"`
+	Token      Secret
 	Region     string
 	Namespace  string
 	CACert     string

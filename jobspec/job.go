@@ -47,7 +47,12 @@ type Job struct {
 	Labels       map[string]string
 	Annotations  map[string]string
 
-	Completions             int32 // defaulted to 1
+	Completions int32 // defaulted to 1
+	// WorkQueue: completions was left unset with parallelism > 1, Kubernetes'
+	// work-queue mode (all pods start; the job succeeds once one succeeds and
+	// the rest have ended). Completions is 1 here; backends that run it as
+	// completions 1 must say so in their fidelity report.
+	WorkQueue               bool
 	Parallelism             int32 // defaulted to 1
 	CompletionMode          CompletionMode
 	BackoffLimit            int32  // defaulted to 6

@@ -60,6 +60,7 @@ func (j *Job) fillModel() {
 	s := &o.Spec
 	j.Completions = deref(s.Completions, 1)
 	j.Parallelism = deref(s.Parallelism, 1)
+	j.WorkQueue = s.Completions == nil && j.Parallelism > 1
 	j.CompletionMode = NonIndexed
 	if s.CompletionMode != nil && *s.CompletionMode != "" {
 		j.CompletionMode = CompletionMode(*s.CompletionMode)

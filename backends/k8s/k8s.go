@@ -4,6 +4,7 @@ package k8s
 
 import (
 	"io"
+	"os"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -22,6 +23,8 @@ const Name = "k8s"
 type backend struct {
 	settings config.Settings
 	loader   clientcmd.ClientConfig
+	stderr   io.Writer
+	trace    *requestCounter // nil unless BATCHCTL_K8S_TRACE is set
 
 	once      sync.Once
 	client    kubernetes.Interface
@@ -35,7 +38,7 @@ var _ backends.Describer = (*backend)(nil)
 
 // New returns the Kubernetes backend. It reads no file and makes no request
 // until a method needs the cluster, so `render --backend k8s` works offline.
-func New(s config.Settings, _ io.Writer) (backends.Backend, error) {
+func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
 	// client-go's reflectors log every retry through klog; batchctl reports
 	// errors itself, and a restarting API server is not the user's news.
 	klog.SetLogger(logr.Discard())
@@ -44,10 +47,15 @@ func New(s config.Settings, _ io.Writer) (backends.Backend, error) {
 		rules.ExplicitPath = s.K8s.Kubeconfig
 	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: s.K8s.Context}
-	return &backend{
+	b := &backend{
 		settings: s,
 		loader:   clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides),
-	}, nil
+		stderr:   stderr,
+	}
+	if os.Getenv(traceEnv) != "" {
+		b.trace = &requestCounter{counts: map[string]int{}}
+	}
+	return b, nil
 }
 
 // NewForClient wraps an existing clientset (tests use client-go's fake).
@@ -67,6 +75,9 @@ func (b *backend) connect() error {
 			return
 		}
 		cfg.UserAgent = "batchctl"
+		if b.trace != nil {
+			cfg.Wrap(b.trace.wrap)
+		}
 		b.host = cfg.Host
 		b.client, b.connErr = kubernetes.NewForConfig(cfg)
 		if b.connErr != nil {
@@ -123,4 +134,10 @@ func (b *backend) Info() backends.Info {
 	}
 }
 
-func (b *backend) Close() error { return nil }
+// Close reports the request count when tracing; there is nothing to release.
+func (b *backend) Close() error {
+	if b.trace != nil && b.stderr != nil {
+		b.trace.report(b.stderr)
+	}
+	return nil
+}

@@ -45,12 +45,22 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			return cli.Exit("batchctl: "+err.Error(), exitUsage)
 		},
 	}
-	for _, cmd := range app.Commands {
-		if cmd.CustomHelpTemplate == "" && len(cmd.Subcommands) == 0 {
+	setupCommands(app.Commands, app.OnUsageError)
+	return app
+}
+
+// setupCommands gives every command the exit-code help and the app's usage
+// error handler: urfave only consults the command's own, and without one it
+// prints the whole help to stdout, where pipelines would read it as output.
+func setupCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc) {
+	for _, cmd := range cmds {
+		cmd.OnUsageError = onUsage
+		if len(cmd.Subcommands) > 0 {
+			setupCommands(cmd.Subcommands, onUsage)
+		} else if cmd.CustomHelpTemplate == "" {
 			cmd.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
 		}
 	}
-	return app
 }
 
 // run executes one batchctl invocation and returns its exit code.

@@ -11,7 +11,8 @@ import (
 // v2, like Go's flag package, stops parsing flags at the first positional.
 // Everything after "--" is left alone.
 func permuteArgs(app *cli.App, args []string) []string {
-	if len(args) < 2 {
+	// Shell completion asks with the flag last, and urfave looks for it there.
+	if len(args) < 2 || args[len(args)-1] == "--generate-bash-completion" {
 		return args
 	}
 	out := []string{args[0]}

@@ -39,10 +39,11 @@ func configCommand() *cli.Command {
 					}
 				}
 				view := struct {
-					File    string `json:"file"`
-					Context string `json:"context"`
-					Values  any    `json:"values"`
-				}{res.File, res.Settings.Context, values}
+					File          string `json:"file"`
+					Context       string `json:"context"`
+					ContextSource string `json:"contextSource,omitempty"`
+					Values        any    `json:"values"`
+				}{res.File, res.Settings.Context, res.ContextSource, values}
 				switch format {
 				case outJSON:
 					return writeJSON(c.App.Writer, view)
@@ -50,7 +51,11 @@ func configCommand() *cli.Command {
 					return writeYAML(c.App.Writer, view)
 				}
 				w := c.App.Writer
-				fmt.Fprintf(w, "file:    %s\ncontext: %s\n\n", orDash(res.File), orDash(res.Settings.Context))
+				ctx := orDash(res.Settings.Context)
+				if res.ContextSource != "" {
+					ctx += " (from " + res.ContextSource + ")"
+				}
+				fmt.Fprintf(w, "file:    %s\ncontext: %s\n\n", orDash(res.File), ctx)
 				tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 				fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
 				for _, v := range values {

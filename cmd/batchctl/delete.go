@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,6 +20,8 @@ func deleteCommand() *cli.Command {
 		Flags: append(connectionFlags(),
 			&cli.BoolFlag{Name: "ignore-not-found", Usage: "a missing job is not an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing"},
+			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "return only once the job is gone"},
+			timeoutFlag(),
 		),
 		Action: action(func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -32,6 +36,9 @@ func deleteCommand() *cli.Command {
 			for _, name := range c.Args().Slice() {
 				ref := refFor(name, s)
 				err := b.Delete(c.Context, ref)
+				if err == nil && c.Bool("wait") {
+					err = waitGone(c.Context, b, ref, c.Duration("timeout"))
+				}
 				switch {
 				case err == nil:
 					if !c.Bool("quiet") {
@@ -49,4 +56,22 @@ func deleteCommand() *cli.Command {
 			return firstErr
 		}),
 	}
+}
+
+// waitGone watches ref until the platform reports it gone (some delete
+// asynchronously, as Kubernetes' garbage collector does).
+func waitGone(ctx context.Context, b backends.Backend, ref backends.Ref, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	err := b.Watch(ctx, ref, func(*backends.Status) bool { return false })
+	switch {
+	case errors.Is(err, backends.ErrNotFound):
+		return nil
+	case ctx.Err() != nil:
+		return timeoutError{fmt.Sprintf("job %s still exists after %s", ref.Name, timeout)}
+	}
+	return err
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,11 +52,17 @@ func loadSettings(c *cli.Context) (*config.Resolved, error) {
 			flags[key] = c.String(flag)
 		}
 	}
-	return config.Load(config.Options{
+	res, err := config.Load(config.Options{
 		ConfigFile: c.String("config"),
 		Context:    c.String("context"),
 		Flags:      flags,
 	})
+	if err == nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(c.App.ErrWriter, "batchctl: warning:", w)
+		}
+	}
+	return res, err
 }
 
 // openBackend resolves settings and builds the backend they name.
@@ -63,20 +71,37 @@ func openBackend(c *cli.Context) (backends.Backend, config.Settings, error) {
 	if err != nil {
 		return nil, config.Settings{}, usageError{err.Error()}
 	}
+	// An unknown backend name is a usage error (the registry says so with
+	// ErrInvalid); a backend that cannot start is a backend error.
 	b, err := all.Registry().New(res.Settings.Backend, res.Settings, c.App.ErrWriter)
 	if err != nil {
-		return nil, res.Settings, usageError{err.Error()}
+		return nil, res.Settings, err
 	}
 	return b, res.Settings, nil
 }
 
-// refFor names a job given on the command line. "job/NAME" is accepted so
-// `-o name` output can be piped back in.
-func refFor(name string, s config.Settings) backends.Ref {
-	if len(name) > 4 && name[:4] == "job/" {
-		name = name[4:]
+// refFor names a job given on the command line: NAME, NAMESPACE/NAME, or
+// either behind "job/", so what -q and -o name print can be piped back in.
+// A namespace in the argument beats -n.
+func refFor(arg string, s config.Settings) backends.Ref {
+	arg = strings.TrimPrefix(arg, "job/")
+	if ns, name, ok := strings.Cut(arg, "/"); ok {
+		return backends.Ref{Name: name, Namespace: ns}
 	}
-	return backends.Ref{Name: name, Namespace: s.Namespace}
+	return backends.Ref{Name: arg, Namespace: s.Namespace}
+}
+
+// jobArg is how a job is printed for piping back into batchctl: its name,
+// qualified by its namespace when that is not the one in force.
+func jobArg(st *backends.Status, s config.Settings, info backends.Info) string {
+	inForce := s.Namespace
+	if inForce == "" {
+		inForce = info.DefaultNamespace
+	}
+	if st.Namespace == "" || st.Namespace == inForce {
+		return st.Name
+	}
+	return st.Namespace + "/" + st.Name
 }
 
 // oneName returns the single NAME argument of c.

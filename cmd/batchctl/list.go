@@ -44,7 +44,7 @@ func listCommand() *cli.Command {
 				c.App.ErrWriter.Write([]byte("no jobs found\n"))
 				return nil
 			}
-			return writeStatuses(c.App.Writer, format, sts, true)
+			return newStatusWriter(c, format, s, b.Info()).write(sts, true)
 		}),
 	}
 }

@@ -72,24 +72,67 @@ func manyAttempts(st *backends.Status, opts backends.LogOptions) bool {
 	return opts.Follow && !st.Phase.Terminal() && opts.Index == nil && (st.Completions > 1 || st.Parallelism > 1)
 }
 
+// holdLimit bounds what a non-streaming sink keeps back while it cannot yet
+// tell whether lines need labels.
+const holdLimit = 4 << 20
+
 // lineSink writes log lines to stdout, labelled "[pod/container]" (plus the
-// restart number for in-place restarts) when prefix is set. Backends may call
-// Line from several goroutines. A streaming sink flushes every line so
-// followers see output as it happens; otherwise lines are batched.
+// attempt number for retries) once there is more than one source. Backends
+// may call Line from several goroutines.
+//
+// Unless labels are asked for up front, the first source's lines go out bare.
+// When a second source appears, every line from then on is labelled; a
+// non-streaming sink first holds the first source's lines (up to holdLimit)
+// so they get labels too. A streaming sink flushes every line, so followers
+// see output as it happens.
 type lineSink struct {
-	mu     sync.Mutex
-	w      *bufio.Writer
-	prefix bool
-	stream bool
+	mu      sync.Mutex
+	w       *bufio.Writer
+	prefix  bool
+	stream  bool
+	first   *backends.LogSource
+	held    []string
+	heldLen int
+	decided bool // a non-streaming sink stopped holding
 }
 
 func newLineSink(w io.Writer, prefix, stream bool) *lineSink {
-	return &lineSink{w: bufio.NewWriter(w), prefix: prefix, stream: stream}
+	return &lineSink{w: bufio.NewWriter(w), prefix: prefix, stream: stream, decided: prefix || stream}
+}
+
+func sameSource(a, b backends.LogSource) bool {
+	return a.Pod == b.Pod && a.Container == b.Container && a.Attempt == b.Attempt
 }
 
 func (s *lineSink) Line(src backends.LogSource, line string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.first == nil {
+		s.first = &src
+	}
+	if !s.prefix && !sameSource(src, *s.first) {
+		s.prefix = true
+		if !s.decided {
+			for _, h := range s.held {
+				s.write(*s.first, h)
+			}
+			s.held, s.decided = nil, true
+		}
+	}
+	if !s.decided {
+		s.held = append(s.held, line)
+		if s.heldLen += len(line); s.heldLen > holdLimit {
+			s.release()
+		}
+		return
+	}
+	s.write(src, line)
+	if s.stream {
+		s.w.Flush()
+	}
+}
+
+func (s *lineSink) write(src backends.LogSource, line string) {
 	if s.prefix {
 		label := src.Pod
 		if src.Container != "" {
@@ -102,13 +145,21 @@ func (s *lineSink) Line(src backends.LogSource, line string) {
 	}
 	s.w.WriteString(line)
 	s.w.WriteByte('\n')
-	if s.stream {
-		s.w.Flush()
+}
+
+// release writes held lines bare: one source only, or too much to hold.
+func (s *lineSink) release() {
+	for _, h := range s.held {
+		s.write(*s.first, h)
 	}
+	s.held, s.decided = nil, true
 }
 
 func (s *lineSink) flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.decided && s.first != nil {
+		s.release()
+	}
 	s.w.Flush()
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/local"
+	"github.com/batchctl/batchctl/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/script files with the actual stdout/stderr of cmp commands")
@@ -47,13 +52,18 @@ func scriptParams(t *testing.T) testscript.Params {
 			for k, v := range plat.env {
 				env.Setenv(k, v)
 			}
+			state := filepath.Join(env.WorkDir, ".state", "batchctl")
+			env.Defer(func() { deleteLocalJobs(t, state) })
 			return err
 		},
 		Condition: plat.condition,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": exitcodeCmd,
-		},
+		Cmds:      scriptCmds,
 	}
+}
+
+// scriptCmds are the scripts' own commands; platform-specific files add theirs.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"exitcode": exitcodeCmd,
 }
 
 // exitcodeCmd runs a program and asserts its exact exit code, keeping its
@@ -77,5 +87,25 @@ func exitcodeCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// deleteLocalJobs stops whatever local jobs a script left, passed or failed,
+// so no supervisor outlives its test.
+func deleteLocalJobs(t *testing.T, stateDir string) {
+	b, err := local.New(config.Settings{Local: config.LocalSettings{StateDir: stateDir, Backoff: time.Millisecond}}, io.Discard)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	ctx := context.Background()
+	jobs, err := b.List(ctx, backends.ListOptions{AllNamespaces: true})
+	if err != nil {
+		return
+	}
+	for _, st := range jobs {
+		if err := b.Delete(ctx, backends.Ref{Name: st.Name, Namespace: st.Namespace}); err != nil && !errors.Is(err, backends.ErrNotFound) {
+			t.Errorf("cleanup: delete %s/%s: %v", st.Namespace, st.Name, err)
+		}
 	}
 }

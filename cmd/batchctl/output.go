@@ -10,9 +10,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/config"
 )
 
 // Output formats accepted by -o.
@@ -68,15 +70,32 @@ func blockStyle(n *yaml.Node) {
 	}
 }
 
-// writeStatuses prints statuses in the requested format. list is true for
-// `list`, whose JSON form is always an array.
-func writeStatuses(w io.Writer, format string, sts []*backends.Status, list bool) error {
-	switch format {
+// statusWriter prints statuses in the requested format. name gives the job
+// argument that finds each one again (see jobArg).
+type statusWriter struct {
+	w      io.Writer
+	format string
+	name   func(*backends.Status) string
+}
+
+func newStatusWriter(c *cli.Context, format string, s config.Settings, info backends.Info) statusWriter {
+	return statusWriter{w: c.App.Writer, format: format, name: func(st *backends.Status) string { return jobArg(st, s, info) }}
+}
+
+func (sw statusWriter) one(st *backends.Status) error {
+	return sw.write([]*backends.Status{st}, false)
+}
+
+// write prints sts; list is true for `list`, whose JSON and YAML forms are
+// always an array.
+func (sw statusWriter) write(sts []*backends.Status, list bool) error {
+	w := sw.w
+	if list && sts == nil {
+		sts = []*backends.Status{}
+	}
+	switch sw.format {
 	case outJSON:
 		if list {
-			if sts == nil {
-				sts = []*backends.Status{}
-			}
 			return writeJSON(w, sts)
 		}
 		return writeJSON(w, sts[0])
@@ -87,7 +106,7 @@ func writeStatuses(w io.Writer, format string, sts []*backends.Status, list bool
 		return writeYAML(w, sts[0])
 	case outName:
 		for _, st := range sts {
-			fmt.Fprintf(w, "job/%s\n", st.Name)
+			fmt.Fprintf(w, "job/%s\n", sw.name(st))
 		}
 		return nil
 	case outWide:

@@ -43,16 +43,17 @@ func statusCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return writeStatuses(c.App.Writer, format, []*backends.Status{st}, false)
+				return newStatusWriter(c, format, s, b.Info()).one(st)
 			}
-			return watchStatus(c, b, ref, format)
+			return watchStatus(c, b, ref, newStatusWriter(c, format, s, b.Info()))
 		}),
 	}
 }
 
 // watchStatus prints the status on every change until the job finishes. The
 // table header is printed once; JSON is one object per line.
-func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, format string) error {
+func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, sw statusWriter) error {
+	format := sw.format
 	var last *backends.Status
 	var werr error
 	first := true
@@ -72,7 +73,7 @@ func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, format st
 		case outTable, outWide:
 			werr = writeTableRows(c.App.Writer, st, format == outWide, first)
 		default:
-			werr = writeStatuses(c.App.Writer, format, []*backends.Status{st}, false)
+			werr = sw.one(st)
 		}
 		first = false
 		return werr != nil || st.Phase.Terminal()

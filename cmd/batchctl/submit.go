@@ -62,27 +62,29 @@ func submit(c *cli.Context) error {
 		return err
 	}
 	out := c.App.Writer
+	sw := newStatusWriter(c, format, s, b.Info())
 	ref := backends.Ref{Name: st.Name, Namespace: st.Namespace}
 	follow := c.Bool("follow")
 	waiting := follow || c.Bool("wait")
 	switch {
 	case c.Bool("quiet"):
-		fmt.Fprintln(out, st.Name)
+		fmt.Fprintln(out, sw.name(st))
 	case format == "" && follow:
-		fmt.Fprintf(c.App.ErrWriter, "job/%s created\n", st.Name) // stdout is for the logs
+		fmt.Fprintf(c.App.ErrWriter, "job/%s created\n", sw.name(st)) // stdout is for the logs
 	case format == "":
-		fmt.Fprintf(out, "job/%s created\n", st.Name)
+		fmt.Fprintf(out, "job/%s created\n", sw.name(st))
 	case !waiting || format == outName:
-		if err := writeStatuses(out, format, []*backends.Status{st}, false); err != nil {
+		if err := sw.one(st); err != nil {
 			return err
 		}
 	}
 	if !waiting {
 		return nil
 	}
-	final, err := waitAndFollow(c.Context, b, ref, c, follow, job.Completions > 1 || job.Parallelism > 1)
+	multi := job.Completions > 1 || job.Parallelism > 1 || len(job.Template.Containers)+len(job.Template.InitContainers) > 1
+	final, err := waitAndFollow(c.Context, b, ref, c, follow, multi)
 	if final != nil && format != "" && format != outName && !c.Bool("quiet") {
-		if werr := writeStatuses(out, format, []*backends.Status{final}, false); werr != nil {
+		if werr := sw.one(final); werr != nil {
 			return werr
 		}
 	}
@@ -94,12 +96,14 @@ func waitAndFollow(ctx context.Context, b backends.Backend, ref backends.Ref, c 
 	if !follow {
 		return waitJob(ctx, b, ref, c.Duration("timeout"), c.App.ErrWriter)
 	}
+	// No live progress line: it would interleave with the logs on a terminal.
+	progress := io.Discard
 	logCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sink := newLineSink(c.App.Writer, prefix, true)
 	done := make(chan error, 1)
 	go func() { done <- b.Logs(logCtx, ref, backends.LogOptions{Follow: true}, sink) }()
-	st, err := waitJob(ctx, b, ref, c.Duration("timeout"), c.App.ErrWriter)
+	st, err := waitJob(ctx, b, ref, c.Duration("timeout"), progress)
 	if !(st != nil && st.Phase.Terminal()) {
 		cancel() // we stopped waiting; stop streaming too
 	}

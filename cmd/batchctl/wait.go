@@ -45,7 +45,7 @@ func waitCommand() *cli.Command {
 			defer b.Close()
 			st, err := waitJob(c.Context, b, refFor(name, s), c.Duration("timeout"), c.App.ErrWriter)
 			if st != nil && format != "" {
-				if werr := writeStatuses(c.App.Writer, format, []*backends.Status{st}, false); werr != nil {
+				if werr := newStatusWriter(c, format, s, b.Info()).one(st); werr != nil {
 					return werr
 				}
 			}
