@@ -81,7 +81,10 @@ type Ref struct {
 type Info struct {
 	Name             string
 	DefaultNamespace string
-	Capabilities     Capabilities
+	// NativeFormat is how the platform's own tools read Render's object:
+	// "yaml" (kubectl) or "json" (nomad job run -json). Default yaml.
+	NativeFormat string
+	Capabilities Capabilities
 }
 
 // Capabilities say which Job semantics a backend honours. A false value is a

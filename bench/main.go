@@ -138,6 +138,9 @@ func main() {
 	if err := benchK8s(bin, 5); err != nil {
 		fail(err)
 	}
+	if err := benchNomad(bin); err != nil {
+		fail(err)
+	}
 }
 
 // checkFanout proves the measured run really did the work and kept it: every

@@ -29,6 +29,8 @@ var Keys = []Key{
 	{Name: "nomad.client-key", Env: "BATCHCTL_NOMAD_CLIENT_KEY", Secret: true, Help: "client key file; default $NOMAD_CLIENT_KEY"},
 	{Name: "nomad.skip-verify", Env: "BATCHCTL_NOMAD_SKIP_VERIFY", Default: "false", Help: "skip TLS verification; default $NOMAD_SKIP_VERIFY"},
 	{Name: "nomad.driver", Env: "BATCHCTL_NOMAD_DRIVER", Default: "raw_exec", Help: "task driver: raw_exec, exec or docker"},
+	{Name: "nomad.backoff", Env: "BATCHCTL_NOMAD_BACKOFF", Default: "10s", Help: "first restart/reschedule delay, doubled per failure"},
+	{Name: "nomad.backoff-cap", Env: "BATCHCTL_NOMAD_BACKOFF_CAP", Default: "10m", Help: "longest restart/reschedule delay"},
 }
 
 func lookupKey(name string) (Key, bool) {

@@ -239,7 +239,11 @@ func settingsFrom(k *koanf.Koanf, source map[string]string) (Settings, error) {
 	dur := func(key string) time.Duration {
 		v := k.String(key)
 		if v == "" {
-			return 0
+			// An empty value in a file or env means "not set", not zero.
+			kk, _ := lookupKey(key)
+			if v = kk.Default; v == "" {
+				return 0
+			}
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -280,6 +284,8 @@ func settingsFrom(k *koanf.Koanf, source map[string]string) (Settings, error) {
 			ClientKey:  k.String("nomad.client-key"),
 			SkipVerify: boolean("nomad.skip-verify"),
 			Driver:     k.String("nomad.driver"),
+			Backoff:    dur("nomad.backoff"),
+			BackoffCap: dur("nomad.backoff-cap"),
 		},
 	}
 	if len(errs) > 0 {

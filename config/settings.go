@@ -53,4 +53,8 @@ type NomadSettings struct {
 	ClientKey  string
 	SkipVerify bool
 	Driver     string // raw_exec, exec or docker
+	// Backoff and BackoffCap set the restart and reschedule delays batchctl
+	// writes into the job, as the Job controller's 10 s doubling to 10 min.
+	Backoff    time.Duration
+	BackoffCap time.Duration
 }

@@ -87,6 +87,9 @@ func testBackoffLimit(e *env) {
 	_, ref := e.submit(jobSpec{backoffLimit: ptr[int32](1), script: "echo failing; exit 3", exitCode: 3})
 	st, _ := e.finish(ref)
 	expect(e.t, st, backends.Failed, backends.ReasonBackoffLimitExceeded, 0, 0, 2)
+	if st.CompletionTime == nil {
+		e.t.Error("a failed job has no completionTime; it is when the job finished, failed or not")
+	}
 	if len(st.Attempts) == 0 {
 		return
 	}

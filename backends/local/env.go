@@ -8,11 +8,14 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/batchctl/batchctl/jobspec"
 )
 
 // containerEnv is a container's environment and argv, worked out once: the
-// environment batchctl ran in, then the manifest's env (later entries win),
-// then JOB_COMPLETION_INDEX for Indexed jobs, as the Job controller adds it.
+// environment batchctl ran in (but batchctl's own settings), then the
+// manifest's env (later entries win), then JOB_COMPLETION_INDEX for Indexed
+// jobs, as the Job controller adds it.
 type containerEnv struct {
 	env  []string
 	pos  map[string]int    // position in env by name
@@ -30,13 +33,13 @@ func (s *supervisor) containerEnv(c *ContainerPlan) *containerEnv {
 		return ce
 	}
 	ce := &containerEnv{pos: map[string]int{}, vars: map[string]string{}, c: c}
-	for _, kv := range os.Environ() {
+	for _, kv := range inheritedEnv(os.Environ()) {
 		name, _, _ := strings.Cut(kv, "=")
 		ce.set(name, kv)
 	}
 	for _, e := range c.Env {
 		// Kubernetes expands references to the entries defined before.
-		v := expand(e.Value, ce.lookup)
+		v := jobspec.ExpandRefs(e.Value, ce.lookup)
 		ce.vars[e.Name] = v
 		ce.set(e.Name, e.Name+"="+v)
 	}
@@ -44,6 +47,21 @@ func (s *supervisor) containerEnv(c *ContainerPlan) *containerEnv {
 	ce.path, ce.err = lookPath(ce.argv[0], ce.getenv("PATH"))
 	s.envs[c] = ce
 	return ce
+}
+
+// inheritedEnv is env without batchctl's own variables (BATCHCTL_*, which
+// may hold credentials such as BATCHCTL_NOMAD_TOKEN, and _BATCHCTL_*): the
+// supervisor and the pods get the rest of the submitter's environment.
+func inheritedEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		name = strings.ToUpper(name) // Windows names ignore case
+		if !strings.HasPrefix(name, "BATCHCTL_") && !strings.HasPrefix(name, "_BATCHCTL_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (ce *containerEnv) set(name, kv string) {
@@ -71,7 +89,7 @@ func (ce *containerEnv) getenv(name string) string {
 func (ce *containerEnv) expandArgv(lookup func(string) (string, bool)) []string {
 	argv := make([]string, len(ce.c.Argv))
 	for i, a := range ce.c.Argv {
-		argv[i] = expand(a, lookup)
+		argv[i] = jobspec.ExpandRefs(a, lookup)
 	}
 	return argv
 }
@@ -104,42 +122,6 @@ func (ce *containerEnv) resolve(index int32) (env, argv []string, path string, e
 		path, err = lookPath(argv[0], ce.getenv("PATH"))
 	}
 	return env, argv, path, err
-}
-
-// expand replaces $(VAR) with its value as Kubernetes does: $$ is a literal
-// $, and a reference to an undefined variable is left as written.
-func expand(s string, lookup func(string) (string, bool)) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			ref := s[i : i+3+end]
-			if v, ok := lookup(s[i+2 : i+2+end]); ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(ref)
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
 }
 
 // lookPath finds file in the container's PATH; a name with a slash is

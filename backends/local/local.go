@@ -36,6 +36,10 @@ type backend struct {
 
 // New is the local backend's factory. It touches nothing on disk: the state
 // directory is created by the first operation that needs it.
+//
+// s.Local.Backoff is used as given, zero meaning retry at once: its default
+// (10s, as in Kubernetes) comes from config, so a caller building Settings
+// by hand sets it. A zero BackoffCap means the default, 10m.
 func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
 	dir := s.Local.StateDir
 	if dir == "" {
@@ -62,9 +66,7 @@ func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
 	if b.namespace == "" {
 		b.namespace = jobspec.DefaultNamespace
 	}
-	if b.backoff <= 0 {
-		b.backoff = defaultBackoff
-	}
+	b.backoff = max(b.backoff, 0)
 	if b.backoffCap <= 0 {
 		b.backoffCap = defaultBackoffCap
 	}
@@ -106,7 +108,7 @@ func notFound(op string, ref backends.Ref) error {
 
 func (b *backend) Status(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
 	ref = b.ref(ref)
-	rec, atts, err := b.load(ref, false)
+	rec, atts, err := b.load(ref, "", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +133,7 @@ func toStatus(rec *jobRecord, atts []*attemptRecord) *backends.Status {
 		Parallelism:    rec.Plan.Parallelism,
 		CompletionMode: rec.Plan.CompletionMode,
 		StartTime:      rec.State.StartTime,
-		CompletionTime: rec.State.CompletionTime,
+		CompletionTime: rec.State.FinishTime, // Succeeded or Failed
 		Reason:         rec.State.Reason,
 		Message:        rec.State.Message,
 		Labels:         rec.Labels,

@@ -233,11 +233,14 @@ spec:
 	var got []string
 	for _, f := range r.Fidelity {
 		got = append(got, string(f.Level)+" "+f.Field)
+		if f.Level == backends.Note && f.Message != "images alpine, busybox are not pulled: commands run on this machine" {
+			t.Errorf("image note: %q", f.Message)
+		}
 	}
+	// One note for every image of the job.
 	want := []string{
 		"unsupported spec.template.spec.volumes",
-		"note spec.template.spec.initContainers[0].image",
-		"note spec.template.spec.containers[0].image",
+		"note spec.template.spec.containers[*].image",
 		"unsupported spec.template.spec.containers[0].resources",
 		"unsupported spec.template.spec.containers[0].imagePullPolicy",
 		"unsupported spec.template.spec.tolerations",
@@ -253,16 +256,18 @@ spec:
 		t.Error(err)
 	}
 
-	for name, m := range map[string]string{
-		"suspend":    manifest("s", "  suspend: true\n", "true"),
-		"entrypoint": strings.Replace(manifest("e", "", "true"), `command: ["sh", "-c", "true"]`, "args: [\"x\"]", 1),
+	for field, m := range map[string]string{
+		"spec.suspend": manifest("s", "  suspend: true\n", "true"),
+		"spec.template.spec.containers[0] (main): no command": strings.Replace(manifest("e", "", "true"), `command: ["sh", "-c", "true"]`, "args: [\"x\"]", 1),
+		// Nothing could ever resume it: refused rather than pending for ever.
+		"spec.parallelism": manifest("p", "  parallelism: 0\n", "true"),
 	} {
 		_, err := b.Render(job(t, m))
-		if !errors.Is(err, backends.ErrInvalid) {
-			t.Errorf("%s: Render: %v, want invalid", name, err)
+		if !errors.Is(err, backends.ErrInvalid) || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: Render: %v, want invalid naming it", field, err)
 		}
-		if _, err := b.Submit(context.Background(), job(t, m)); !errors.Is(err, backends.ErrInvalid) {
-			t.Errorf("%s: Submit: %v, want invalid", name, err)
+		if _, err := b.Submit(context.Background(), job(t, m)); !errors.Is(err, backends.ErrInvalid) || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: Submit: %v, want invalid naming it", field, err)
 		}
 	}
 }
@@ -299,6 +304,10 @@ func TestSemantics(t *testing.T) {
 			t.Errorf("%s: %s/%s failed %d, %d attempts; want Failed/BackoffLimitExceeded failed %d, %d attempts",
 				name, st.Phase, st.Reason, st.Failed, len(st.Attempts), want.failed, want.attempts)
 			continue
+		}
+		// When the job finished, failed or not: DURATION stops growing.
+		if st.CompletionTime == nil || st.StartTime == nil || st.CompletionTime.Before(*st.StartTime) {
+			t.Errorf("%s: start %v completion %v, want completion set, not before start", name, st.StartTime, st.CompletionTime)
 		}
 		for i, a := range st.Attempts {
 			if a.Reason != want.reason || a.ExitCode == nil || *a.ExitCode != want.exit || (a.Pod == st.Attempts[0].Pod) != (want.samePod || i == 0) {

@@ -54,8 +54,8 @@ func TestSupervisorKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Phase != backends.Failed || st.Reason != backends.ReasonSupervisorLost {
-		t.Fatalf("after the kill: %s/%s, want Failed/SupervisorLost", st.Phase, st.Reason)
+	if st.Phase != backends.Failed || st.Reason != backends.ReasonSupervisorLost || st.CompletionTime == nil {
+		t.Fatalf("after the kill: %s/%s completion %v, want Failed/SupervisorLost with a completion time", st.Phase, st.Reason, st.CompletionTime)
 	}
 	if !strings.Contains(st.Message, "orphan-0-") || !strings.Contains(st.Message, fmt.Sprint(pid)) {
 		t.Errorf("message %q should name the supervisor pid and the stopped pod", st.Message)

@@ -25,7 +25,9 @@ type logStream struct {
 
 func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogOptions, sink backends.LogSink) error {
 	ref = b.ref(ref)
-	rec, atts, err := b.load(ref, false)
+	// Held for the whole call: the job's TTL must not take its files mid-read.
+	defer b.st.hold(ref)()
+	rec, atts, err := b.load(ref, "", 0)
 	if err != nil {
 		return err
 	}
@@ -35,22 +37,10 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 	if opts.Container != "" && !hasContainer(rec.Plan, opts.Container) {
 		return &backends.Error{Kind: backends.ErrInvalid, Op: "logs", Ref: ref, Msg: "the job has no container " + opts.Container}
 	}
-	uid := rec.UID
+	uid, gen := rec.UID, rec.State.Generation
 	var streams []*logStream
 	known := map[string]bool{}
 	add := func(atts []*attemptRecord) {
-		type podAttempt struct {
-			pod     string
-			attempt int32
-		}
-		active := map[string]bool{}
-		byKey := map[podAttempt]*attemptRecord{}
-		for _, a := range atts {
-			if a.active() {
-				active[a.Pod] = true
-			}
-			byKey[podAttempt{a.Pod, a.Attempt}] = a
-		}
 		for _, a := range atts {
 			if opts.Index != nil && (a.Index == nil || *a.Index != *opts.Index) {
 				continue
@@ -66,23 +56,17 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 				}
 			}
 		}
-		// A stream whose pod is over (and past any kill grace) gets no more
-		// output: one more read and it is done.
-		for _, s := range streams {
-			a := byKey[podAttempt{s.src.Pod, s.src.Attempt}]
-			if !s.done && a != nil && a.FinishTime != nil && !active[a.Pod] && time.Since(*a.FinishTime) > killGrace+time.Second {
-				s.done = s.read(sink, true) == nil
-			}
-		}
 	}
 	add(atts)
 	if !opts.Follow || rec.State.Phase.Terminal() {
 		return drain(streams, sink, true)
 	}
+	byKey, active := index(atts)
 	unlocked := b.st.waitUnlocked(uid)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
+		retire(streams, byKey, active, sink)
 		if err := drain(streams, sink, false); err != nil {
 			return err
 		}
@@ -93,16 +77,48 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 		case <-unlocked:
 			unlocked = nil
 		}
-		rec, atts, err := b.load(ref, false)
+		rec, atts, err := b.load(ref, uid, gen)
 		if err != nil {
 			return err
 		}
 		if rec == nil || rec.UID != uid {
 			return notFound("logs", ref)
 		}
-		add(atts)
+		if rec.State.Generation != gen {
+			gen = rec.State.Generation
+			add(atts)
+			byKey, active = index(atts)
+		}
 		if rec.State.Phase.Terminal() {
 			return drain(streams, sink, true)
+		}
+	}
+}
+
+type podAttempt struct {
+	pod     string
+	attempt int32
+}
+
+// index maps attempts by pod and attempt number, and lists the active pods.
+func index(atts []*attemptRecord) (map[podAttempt]*attemptRecord, map[string]bool) {
+	byKey, active := map[podAttempt]*attemptRecord{}, map[string]bool{}
+	for _, a := range atts {
+		byKey[podAttempt{a.Pod, a.Attempt}] = a
+		if a.active() {
+			active[a.Pod] = true
+		}
+	}
+	return byKey, active
+}
+
+// retire reads once more, and then stops reading, the streams of pods that
+// are over and past any kill grace: no more output can come.
+func retire(streams []*logStream, byKey map[podAttempt]*attemptRecord, active map[string]bool, sink backends.LogSink) {
+	for _, s := range streams {
+		a := byKey[podAttempt{s.src.Pod, s.src.Attempt}]
+		if !s.done && a != nil && a.FinishTime != nil && !active[a.Pod] && time.Since(*a.FinishTime) > killGrace+time.Second {
+			s.done = s.read(sink, true) == nil
 		}
 	}
 }

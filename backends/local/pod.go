@@ -5,7 +5,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/batchctl/batchctl/backends"
@@ -34,7 +34,10 @@ type proc struct {
 	init  bool
 	ci    int // position in InitContainers or Containers
 	p     *os.Process
-	start atomic.Uint64 // platform start time, 0 until known
+	start uint64 // platform start time, 0 when unknown
+
+	mu     sync.Mutex // orders signals with reaping
+	reaped bool       // p's pid (its group id) may belong to someone else now
 }
 
 // schedule creates pods as the Job controller would: at most parallelism
@@ -152,22 +155,54 @@ func (s *supervisor) startContainer(p *pod, c *ContainerPlan, init bool, ci int)
 		s.later(func() { s.exited(pr, 128, reason, time.Now()) })
 		return
 	}
+	// Before any snapshot lists the process, so a survivor can be told from
+	// a later process given the same pid; it cannot be reused until reaped.
+	pr.start, _ = procStartTime(pr.p.Pid)
 	p.procs[pr] = true
 	s.procs[pr] = true
 	s.copiers.Add(1)
 	go s.copyOutput(r, path)
 	go func() {
-		// Read before Wait: until reaped the pid cannot be reused.
-		if start, ok := procStartTime(pr.p.Pid); ok {
-			pr.start.Store(start)
-		}
-		code := int32(128)
-		if ps, err := pr.p.Wait(); err == nil {
-			code = exitCode(ps)
-		}
+		code := pr.wait()
 		at := time.Now()
 		s.post(func() { s.exited(pr, code, "", at) })
 	}()
+}
+
+// wait reaps the container process and returns its exit code. What it left
+// in its process group is killed first, as tearing down a container's PID
+// namespace does, while the exited but unreaped leader keeps the group id
+// from being reused. Where a process cannot be waited for without reaping
+// it, what it left keeps running.
+func (pr *proc) wait() int32 {
+	var ps *os.ProcessState
+	var err error
+	if waitExit(pr.p.Pid) == nil {
+		pr.mu.Lock()
+		killGroup(pr.p.Pid)
+		ps, err = pr.p.Wait() // at once: it has exited
+		pr.reaped = true
+		pr.mu.Unlock()
+	} else {
+		ps, err = pr.p.Wait()
+		pr.mu.Lock()
+		pr.reaped = true
+		pr.mu.Unlock()
+	}
+	if err != nil {
+		return 128
+	}
+	return exitCode(ps)
+}
+
+// signal sends SIGTERM (SIGKILL if hard) to the container's process group,
+// unless its leader was reaped.
+func (pr *proc) signal(hard bool) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if !pr.reaped {
+		signalGroup(pr.p, hard)
+	}
 }
 
 // copyOutput copies a container's output into its log file, created on the
@@ -243,7 +278,6 @@ func (s *supervisor) exited(pr *proc, code int32, reason string, at time.Time) {
 	if pr.p != nil {
 		delete(p.procs, pr)
 		delete(s.procs, pr)
-		reapGroup(pr.p.Pid)
 	}
 	if p.gone || s.ending {
 		// Stopped on purpose; keep the code it died with.
@@ -375,12 +409,12 @@ func (s *supervisor) dropPod(p *pod, reason string, at time.Time) {
 		return
 	}
 	for pr := range p.procs {
-		signalGroup(pr.p, false)
+		pr.signal(false)
 	}
 	time.AfterFunc(killGrace, func() {
 		s.post(func() {
 			for pr := range p.procs {
-				signalGroup(pr.p, true)
+				pr.signal(true)
 			}
 		})
 	})

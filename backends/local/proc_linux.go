@@ -13,6 +13,12 @@ func setPdeathsig(attr *syscall.SysProcAttr) { attr.Pdeathsig = syscall.SIGKILL 
 
 const procStartTimeKnowable = true
 
+// waitExit blocks until child pid exits, leaving it unreaped.
+func waitExit(pid int) error {
+	var info unix.Siginfo
+	return retryEINTR(func() error { return unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) })
+}
+
 // procStartTime reads field 22 (starttime, clock ticks since boot) of
 // /proc/<pid>/stat; it tells a process from a later one given the same pid.
 func procStartTime(pid int) (uint64, bool) {

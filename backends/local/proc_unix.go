@@ -32,10 +32,8 @@ func signalGroup(p *os.Process, hard bool) {
 	_ = syscall.Kill(-p.Pid, sig)
 }
 
-// reapGroup kills what a container left behind once its main process exited,
-// as tearing down a container's PID namespace does. The group id cannot have
-// been reused while any member is alive.
-func reapGroup(pid int) { _ = syscall.Kill(-pid, syscall.SIGKILL) }
+// killGroup SIGKILLs process group pgid. A variable: tests check when it runs.
+var killGroup = func(pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
 
 // stopSupervisor asks a live supervisor to stop its pods and exit.
 func stopSupervisor(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }

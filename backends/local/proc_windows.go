@@ -22,7 +22,9 @@ func supervisorSysProcAttr() *syscall.SysProcAttr {
 
 func signalGroup(p *os.Process, hard bool) { _ = p.Kill() }
 
-func reapGroup(int) {}
+var killGroup = func(int) {}
+
+func waitExit(int) error { return errors.ErrUnsupported }
 
 func stopSupervisor(int) error { return errors.ErrUnsupported }
 

@@ -35,6 +35,9 @@ func (b *backend) plan(job *jobspec.Job, op string) (*Plan, error) {
 	if job.Suspend {
 		return nil, invalid("spec.suspend: the local backend cannot suspend jobs")
 	}
+	if job.Parallelism == 0 {
+		return nil, invalid("spec.parallelism: 0 leaves the job paused, and the local backend cannot resume or scale jobs")
+	}
 	if job.Name == "" && job.GenerateName == "" {
 		return nil, invalid("metadata.name or metadata.generateName is required")
 	}
@@ -102,8 +105,5 @@ func (b *backend) plan(job *jobspec.Job, op string) (*Plan, error) {
 	return p, nil
 }
 
-// defaultBackoff and defaultBackoffCap are the Kubernetes Job controller's.
-const (
-	defaultBackoff    = 10 * time.Second
-	defaultBackoffCap = 10 * time.Minute
-)
+// defaultBackoffCap is the Kubernetes Job controller's.
+const defaultBackoffCap = 10 * time.Minute

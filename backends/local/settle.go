@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +14,10 @@ import (
 )
 
 // Every command that reads a job first settles what time decided without a
-// supervisor to write it: TTLs that passed delete their jobs, and an
-// unfinished job whose supervisor lock is free was abandoned.
+// supervisor to write it: TTLs that passed delete their jobs (but those this
+// process is reading, see hold), and an unfinished job whose supervisor lock
+// is free was abandoned: Failed with SupervisorLost, or deleted when Delete
+// had marked it (its supervisor exits without writing).
 
 // supervisorAlive reports whether someone holds job uid's supervisor lock.
 // When it cannot tell it says yes: a live job must never be declared lost.
@@ -49,72 +50,86 @@ func (s *store) supervisorPID(uid string) int {
 	return pid
 }
 
-// load reads one job and its attempts after settling. With lastLook, a job
-// this very call found expired is still returned (Watch shows it finished
-// before reporting it gone). rec is nil when there is no such job.
-func (b *backend) load(ref backends.Ref, lastLook bool) (rec *jobRecord, atts []*attemptRecord, err error) {
+// read runs fn in a read transaction. When time decided something (a TTL
+// passed, or one of the records fn returns lost its supervisor), it settles
+// that in a write transaction and runs fn again there.
+func (b *backend) read(fn func(tx *bolt.Tx) ([]*jobRecord, error)) error {
 	now := time.Now()
-	fix := false
-	err = b.st.view(func(tx *bolt.Tx) error {
-		fix = expiredBefore(tx, now)
-		if rec, err = getJob(tx, ref.Namespace, ref.Name); err != nil || rec == nil {
-			return err
-		}
-		atts, err = getAttempts(tx, rec.UID)
+	var recs []*jobRecord
+	expired := false
+	err := b.st.view(func(tx *bolt.Tx) error {
+		expired = len(b.st.due(tx, now, true)) > 0
+		var err error
+		recs, err = fn(tx)
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	lost := rec != nil && !rec.State.Phase.Terminal() && !b.st.supervisorAlive(rec)
-	if !fix && !lost {
-		return rec, atts, nil
+	var stale []*jobRecord
+	for _, rec := range recs {
+		if !rec.State.Phase.Terminal() && !b.st.supervisorAlive(rec) {
+			stale = append(stale, rec)
+		}
+	}
+	if !expired && len(stale) == 0 {
+		return nil
 	}
 	var gone []*jobRecord
 	err = b.st.update(func(tx *bolt.Tx) error {
-		if gone, err = sweep(tx, now); err != nil {
+		var err error
+		if gone, err = b.st.sweep(tx, now); err != nil {
 			return err
 		}
-		if rec, err = getJob(tx, ref.Namespace, ref.Name); err != nil {
+		deleted, err := b.st.settle(tx, stale, now)
+		if err != nil {
 			return err
 		}
-		if rec == nil {
-			for _, g := range gone {
-				if lastLook && g.Namespace == ref.Namespace && g.Name == ref.Name {
-					rec = g
-				}
-			}
-			return nil
-		}
-		if lost {
-			if err := b.st.markLost(tx, rec, now); err != nil {
-				return err
-			}
-		}
-		atts, err = getAttempts(tx, rec.UID)
+		gone = append(gone, deleted...)
+		_, err = fn(tx)
 		return err
 	})
+	if err != nil {
+		return err // rolled back: the files stay with their records
+	}
 	for _, g := range gone {
 		b.st.removeFiles(g.UID)
 	}
+	return nil
+}
+
+// load reads one job; its attempts are decoded unless the job is still uid
+// at generation gen (a poller's last look). rec is nil when there is no such
+// job.
+func (b *backend) load(ref backends.Ref, uid string, gen uint64) (rec *jobRecord, atts []*attemptRecord, err error) {
+	err = b.read(func(tx *bolt.Tx) ([]*jobRecord, error) {
+		var err error
+		atts = nil
+		if rec, err = getJob(tx, ref.Namespace, ref.Name); err != nil || rec == nil {
+			return nil, err
+		}
+		if rec.UID != uid || rec.State.Generation != gen {
+			atts, err = getAttempts(tx, rec.UID)
+		}
+		return []*jobRecord{rec}, err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return rec, atts, nil
 }
 
-// loadAll reads every job after settling, sorted by namespace then name.
+// loadAll reads every job, in (namespace, name) order: the jobs bucket's key
+// order.
 func (b *backend) loadAll() ([]*jobRecord, error) {
-	now := time.Now()
 	var recs []*jobRecord
-	fix := false
-	scan := func(tx *bolt.Tx) error {
-		recs = recs[:0]
+	err := b.read(func(tx *bolt.Tx) ([]*jobRecord, error) {
+		recs = nil
 		bk := tx.Bucket(jobsBucket)
 		if bk == nil {
-			return nil
+			return nil, nil
 		}
-		return bk.ForEach(func(k, v []byte) error {
+		err := bk.ForEach(func(k, v []byte) error {
 			rec := new(jobRecord)
 			if err := json.Unmarshal(v, rec); err != nil {
 				return fmt.Errorf("job %q: corrupt record: %w", k, err)
@@ -122,62 +137,52 @@ func (b *backend) loadAll() ([]*jobRecord, error) {
 			recs = append(recs, rec)
 			return nil
 		})
-	}
-	err := b.st.view(func(tx *bolt.Tx) error {
-		fix = expiredBefore(tx, now)
-		return scan(tx)
+		return recs, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	lost := map[string]bool{}
-	for _, rec := range recs {
-		if !rec.State.Phase.Terminal() && !b.st.supervisorAlive(rec) {
-			lost[rec.UID] = true
-		}
-	}
-	if fix || len(lost) > 0 {
-		var gone []*jobRecord
-		err = b.st.update(func(tx *bolt.Tx) error {
-			var err error
-			if gone, err = sweep(tx, now); err != nil {
-				return err
-			}
-			if err := scan(tx); err != nil {
-				return err
-			}
-			for _, rec := range recs {
-				if lost[rec.UID] {
-					if err := b.st.markLost(tx, rec, now); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		for _, g := range gone {
-			b.st.removeFiles(g.UID)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.SliceStable(recs, func(i, j int) bool {
-		if recs[i].Namespace != recs[j].Namespace {
-			return recs[i].Namespace < recs[j].Namespace
-		}
-		return recs[i].Name < recs[j].Name
-	})
 	return recs, nil
 }
 
-// markLost records that rec's supervisor died, if the record (re-read in
-// this write transaction, after the lock was seen free) is still
-// unfinished: its running attempts failed, survivors of its pods are killed.
-func (s *store) markLost(tx *bolt.Tx, rec *jobRecord, now time.Time) error {
-	if rec.State.Phase.Terminal() {
-		return nil
+// settle finishes the jobs found unfinished with their supervisor gone, each
+// re-read here and left alone unless it is still that job (same uid: it may
+// have been deleted and submitted again since) and unfinished. A job marked
+// Deleting is deleted (returned, for removeFiles); any other is lost.
+func (s *store) settle(tx *bolt.Tx, stale []*jobRecord, now time.Time) (deleted []*jobRecord, err error) {
+	for _, old := range stale {
+		rec, err := getJob(tx, old.Namespace, old.Name)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil || rec.UID != old.UID || rec.State.Phase.Terminal() {
+			continue
+		}
+		if !rec.Deleting {
+			if err := s.markLost(tx, rec, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		killSurvivors(rec)
+		if err := deleteJob(tx, rec); err != nil {
+			return nil, err
+		}
+		deleted = append(deleted, rec)
 	}
+	return deleted, nil
+}
+
+// killSurvivors kills the pods a dead supervisor left running.
+func killSurvivors(rec *jobRecord) {
+	for _, p := range rec.State.Procs {
+		killSurvivor(p.PID, p.Start)
+	}
+}
+
+// markLost records that rec's supervisor died before the job finished: its
+// running attempts failed, survivors of its pods are killed.
+func (s *store) markLost(tx *bolt.Tx, rec *jobRecord, now time.Time) error {
 	atts, err := getAttempts(tx, rec.UID)
 	if err != nil {
 		return err
@@ -191,9 +196,7 @@ func (s *store) markLost(tx *bolt.Tx, rec *jobRecord, now time.Time) error {
 			pods = append(pods, a.Pod)
 		}
 	}
-	for _, p := range rec.State.Procs {
-		killSurvivor(p.PID, p.Start)
-	}
+	killSurvivors(rec)
 	msg := "the supervisor process"
 	if pid := s.supervisorPID(rec.UID); pid > 0 {
 		msg += fmt.Sprintf(" (pid %d)", pid)

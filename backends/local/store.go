@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -49,16 +50,17 @@ type jobRecord struct {
 // jobState is the part of the record the supervisor owns and rewrites.
 type jobState struct {
 	// Generation grows with every write, so watchers notice any change.
-	Generation     uint64         `json:"generation"`
-	Phase          backends.Phase `json:"phase"`
-	Active         int32          `json:"active"`
-	Succeeded      int32          `json:"succeeded"`
-	Failed         int32          `json:"failed"`
-	StartTime      *time.Time     `json:"startTime,omitempty"`
-	CompletionTime *time.Time     `json:"completionTime,omitempty"` // success only, as in Kubernetes
-	FinishTime     *time.Time     `json:"finishTime,omitempty"`     // success or failure; TTL counts from it
-	Reason         string         `json:"reason,omitempty"`
-	Message        string         `json:"message,omitempty"`
+	Generation uint64         `json:"generation"`
+	Phase      backends.Phase `json:"phase"`
+	Active     int32          `json:"active"`
+	Succeeded  int32          `json:"succeeded"`
+	Failed     int32          `json:"failed"`
+	StartTime  *time.Time     `json:"startTime,omitempty"`
+	// FinishTime is when the job finished, Succeeded or Failed: the
+	// status's completionTime, and the start of its TTL.
+	FinishTime *time.Time `json:"finishTime,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	Message    string     `json:"message,omitempty"`
 	// Procs are the container processes running at the last write, for
 	// stopping survivors of a dead supervisor.
 	Procs []procRef `json:"procs,omitempty"`
@@ -247,29 +249,38 @@ func addExpiry(tx *bolt.Tx, rec *jobRecord) error {
 	return tx.Bucket(expiryBucket).Put(append(k, rec.UID...), jobKey(rec.Namespace, rec.Name))
 }
 
-// expiredBefore reports whether some job's TTL has passed by now.
-func expiredBefore(tx *bolt.Tx, now time.Time) bool {
+// due lists the expiry entries (key, jobs key) that passed by now, skipping
+// jobs a reader of this process holds; with first, only the first one.
+func (s *store) due(tx *bolt.Tx, now time.Time, first bool) (due [][2][]byte) {
 	b := tx.Bucket(expiryBucket)
 	if b == nil {
-		return false
+		return nil
 	}
-	k, _ := b.Cursor().First()
-	return k != nil && int64(binary.BigEndian.Uint64(k[:8])) <= now.UnixNano()
+	c := b.Cursor()
+	for k, v := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) <= now.UnixNano(); k, v = c.Next() {
+		if s.held(v) {
+			continue
+		}
+		due = append(due, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+		if first {
+			break
+		}
+	}
+	return due
 }
 
-// sweep deletes every job whose TTL has passed and returns their records;
-// the caller removes their files once the transaction committed.
-func sweep(tx *bolt.Tx, now time.Time) ([]*jobRecord, error) {
+// sweep deletes every job whose TTL has passed, but those held, and returns
+// their records; the caller removes their files once the transaction
+// committed.
+func (s *store) sweep(tx *bolt.Tx, now time.Time) ([]*jobRecord, error) {
 	var gone []*jobRecord
-	c := tx.Bucket(expiryBucket).Cursor()
-	for k, v := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) <= now.UnixNano(); k, v = c.First() {
-		uid := string(k[8:])
-		if err := c.Delete(); err != nil {
+	for _, e := range s.due(tx, now, false) {
+		if err := tx.Bucket(expiryBucket).Delete(e[0]); err != nil {
 			return nil, err
 		}
-		ns, name, _ := cutKey(v)
+		ns, name, _ := cutKey(e[1])
 		rec, err := getJob(tx, ns, name)
-		if err != nil || rec == nil || rec.UID != uid {
+		if err != nil || rec == nil || rec.UID != string(e[0][8:]) {
 			continue // replaced or already deleted
 		}
 		if err := deleteJob(tx, rec); err != nil {

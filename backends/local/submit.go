@@ -46,7 +46,7 @@ func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Statu
 	var gone []*jobRecord
 	err = b.st.update(func(tx *bolt.Tx) error {
 		var err error
-		if gone, err = sweep(tx, now); err != nil {
+		if gone, err = b.st.sweep(tx, now); err != nil {
 			return err
 		}
 		name := p.Name
@@ -69,12 +69,12 @@ func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Statu
 		rec.Name, p.Name = name, name
 		return putJob(tx, rec)
 	})
-	for _, g := range gone {
-		b.st.removeFiles(g.UID)
-	}
 	if err != nil {
 		_ = os.Remove(b.st.lockPath(uid))
 		return nil, err
+	}
+	for _, g := range gone {
+		b.st.removeFiles(g.UID)
 	}
 	if err := b.startSupervisor(rec, lockf); err != nil {
 		_ = b.st.update(func(tx *bolt.Tx) error { return deleteJob(tx, rec) })
@@ -102,7 +102,7 @@ func (b *backend) startSupervisor(rec *jobRecord, lockf *os.File) error {
 	defer out.Close()
 	cmd := exec.Command(exe)
 	cmd.Dir = b.st.dir
-	cmd.Env = append(withoutEnv(os.Environ(), superviseEnv),
+	cmd.Env = append(inheritedEnv(os.Environ()),
 		superviseEnv+"="+strings.Join([]string{rec.UID, rec.Namespace, rec.Name, b.st.dir}, "|"))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = supervisorSysProcAttr()
@@ -138,25 +138,51 @@ func (b *backend) startSupervisor(rec *jobRecord, lockf *os.File) error {
 
 const supervisorLog = "supervisor.log"
 
-func withoutEnv(env []string, name string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 	ref = b.ref(ref)
-	var rec *jobRecord
+	rec, err := b.markDeleting(ref)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return notFound("delete", ref)
+	}
+	if !rec.State.Phase.Terminal() {
+		select {
+		case <-b.st.waitUnlocked(rec.UID):
+		case <-ctx.Done():
+			return &backends.Error{Kind: backends.ErrUnavailable, Op: "delete", Ref: ref,
+				Msg: "the job is being deleted but its pods have not stopped yet", Err: ctx.Err()}
+		}
+	}
+	// A command that found the marked job's supervisor gone may have
+	// deleted it already (see settle): that is our deletion too.
+	err = b.st.update(func(tx *bolt.Tx) error {
+		cur, err := getJob(tx, ref.Namespace, ref.Name)
+		if err != nil || cur == nil || cur.UID != rec.UID {
+			return err
+		}
+		if !cur.State.Phase.Terminal() {
+			killSurvivors(cur) // its supervisor died before stopping them
+		}
+		return deleteJob(tx, cur)
+	})
+	if err != nil {
+		return err
+	}
+	b.st.removeFiles(rec.UID)
+	return nil
+}
+
+// markDeleting marks ref's job Deleting, for a supervisor that cannot be
+// signalled to notice, and signals its supervisor to stop the pods and exit.
+// rec is nil when there is no such job.
+func (b *backend) markDeleting(ref backends.Ref) (rec *jobRecord, err error) {
 	var gone []*jobRecord
 	now := time.Now()
-	// Mark it first: a supervisor we cannot signal notices the mark.
-	err := b.st.update(func(tx *bolt.Tx) error {
+	err = b.st.update(func(tx *bolt.Tx) error {
 		var err error
-		if gone, err = sweep(tx, now); err != nil {
+		if gone, err = b.st.sweep(tx, now); err != nil {
 			return err
 		}
 		if rec, err = getJob(tx, ref.Namespace, ref.Name); err != nil || rec == nil {
@@ -168,48 +194,16 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 		rec.Deleting = true
 		return putJob(tx, rec)
 	})
+	if err != nil {
+		return nil, err
+	}
 	for _, g := range gone {
 		b.st.removeFiles(g.UID)
 	}
-	if err != nil {
-		return err
-	}
-	if rec == nil {
-		return notFound("delete", ref)
-	}
-	if !rec.State.Phase.Terminal() {
-		if b.st.supervisorAlive(rec) {
-			if pid := b.st.supervisorPID(rec.UID); pid > 0 {
-				_ = stopSupervisor(pid)
-			}
-		}
-		select {
-		case <-b.st.waitUnlocked(rec.UID):
-		case <-ctx.Done():
-			return &backends.Error{Kind: backends.ErrUnavailable, Op: "delete", Ref: ref,
-				Msg: "the job is being deleted but its pods have not stopped yet", Err: ctx.Err()}
+	if rec != nil && !rec.State.Phase.Terminal() && b.st.supervisorAlive(rec) {
+		if pid := b.st.supervisorPID(rec.UID); pid > 0 {
+			_ = stopSupervisor(pid)
 		}
 	}
-	found := false
-	err = b.st.update(func(tx *bolt.Tx) error {
-		cur, err := getJob(tx, ref.Namespace, ref.Name)
-		if err != nil || cur == nil || cur.UID != rec.UID {
-			return err
-		}
-		found = true
-		if !cur.State.Phase.Terminal() {
-			for _, p := range cur.State.Procs {
-				killSurvivor(p.PID, p.Start) // its supervisor died before stopping them
-			}
-		}
-		return deleteJob(tx, cur)
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return notFound("delete", ref) // someone else deleted it meanwhile
-	}
-	b.st.removeFiles(rec.UID)
-	return nil
+	return rec, nil
 }

@@ -257,7 +257,7 @@ func (s *supervisor) snapshot(final bool) (jobState, map[uint32]*attemptRecord) 
 	}
 	st.Procs = nil
 	for p := range s.procs {
-		st.Procs = append(st.Procs, procRef{Pod: p.pod.name, PID: p.p.Pid, Start: p.start.Load()})
+		st.Procs = append(st.Procs, procRef{Pod: p.pod.name, PID: p.p.Pid, Start: p.start})
 	}
 	atts := make(map[uint32]*attemptRecord, len(s.dirty))
 	for seq, a := range s.dirty {
@@ -325,9 +325,6 @@ func (s *supervisor) finish() error {
 	s.state.Phase, s.state.Reason, s.state.Message = s.final.Phase, s.final.Reason, s.final.Message
 	now := time.Now()
 	s.state.FinishTime = &now
-	if s.state.Phase == backends.Succeeded {
-		s.state.CompletionTime = &now
-	}
 	s.stateDirty = true
 	state, atts := s.snapshot(true)
 	var err error

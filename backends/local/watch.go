@@ -14,20 +14,25 @@ const pollInterval = 100 * time.Millisecond
 
 func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends.Status) bool) error {
 	ref = b.ref(ref)
-	rec, atts, err := b.load(ref, true)
+	// Held until the finished job was reported; past its TTL it then goes.
+	release := b.st.hold(ref)
+	defer release()
+	rec, atts, err := b.load(ref, "", 0)
 	if err != nil {
 		return err
 	}
 	if rec == nil {
 		return notFound("watch", ref)
 	}
-	uid, gen, phase := rec.UID, rec.State.Generation, rec.State.Phase
+	uid, gen := rec.UID, rec.State.Generation
 	if fn(toStatus(rec, atts)) {
 		return nil
 	}
 	var unlocked <-chan struct{}
-	if !phase.Terminal() {
+	if !rec.State.Phase.Terminal() {
 		unlocked = b.st.waitUnlocked(uid)
+	} else {
+		release()
 	}
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -39,19 +44,23 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 		case <-unlocked:
 			unlocked = nil
 		}
-		rec, atts, err := b.load(ref, true)
+		// Attempts are decoded only when the generation moved.
+		rec, atts, err := b.load(ref, uid, gen)
 		if err != nil {
 			return err
 		}
 		if rec == nil || rec.UID != uid {
 			return notFound("watch", ref)
 		}
-		if rec.State.Generation == gen && rec.State.Phase == phase {
+		if rec.State.Generation == gen {
 			continue
 		}
-		gen, phase = rec.State.Generation, rec.State.Phase
+		gen = rec.State.Generation
 		if fn(toStatus(rec, atts)) {
 			return nil
+		}
+		if rec.State.Phase.Terminal() {
+			release()
 		}
 	}
 }

@@ -76,8 +76,8 @@ func manyAttempts(st *backends.Status, opts backends.LogOptions) bool {
 // tell whether lines need labels.
 const holdLimit = 4 << 20
 
-// lineSink writes log lines to stdout, labelled "[pod/container]" (plus the
-// attempt number for retries) once there is more than one source. Backends
+// lineSink writes log lines to stdout, labelled "[pod/container #index]"
+// (plus the attempt number for retries) once there is more than one source. Backends
 // may call Line from several goroutines.
 //
 // Unless labels are asked for up front, the first source's lines go out bare.
@@ -137,6 +137,9 @@ func (s *lineSink) write(src backends.LogSource, line string) {
 		label := src.Pod
 		if src.Container != "" {
 			label += "/" + src.Container
+		}
+		if src.Index != nil {
+			label += fmt.Sprintf(" #%d", *src.Index)
 		}
 		if src.Attempt > 0 {
 			label += fmt.Sprintf(" attempt %d", src.Attempt)

@@ -47,6 +47,7 @@ func scriptParams(t *testing.T) testscript.Params {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, ".state"))
 			env.Setenv("BATCHCTL_LOCAL_BACKOFF", "10ms")
+			env.Setenv("BATCHCTL_NOMAD_BACKOFF", "10ms")
 			examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
 			env.Setenv("EXAMPLES", examples)
 			for k, v := range plat.env {

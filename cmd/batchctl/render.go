@@ -17,18 +17,17 @@ func renderCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "job name, as submit --name"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "KEY=VALUE, as submit --env"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit 2 when anything is approximated or unsupported"},
-			outputFlag("yaml or json (default yaml)"),
+			outputFlag("yaml or json (default: the platform's own, json for nomad, yaml otherwise)"),
 		),
 		Action: action(func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("render: one FILE (or - for stdin) is required")
 			}
 			format := c.String("output")
-			if format == "" {
-				format = outYAML
-			}
-			if err := checkOutput(format, outYAML, outJSON); err != nil {
-				return err
+			if format != "" {
+				if err := checkOutput(format, outYAML, outJSON); err != nil {
+					return err
+				}
 			}
 			job, err := loadJob(c.Args().First(), c.App.Reader)
 			if err != nil {
@@ -45,6 +44,9 @@ func renderCommand() *cli.Command {
 			r, err := b.Render(job)
 			if err != nil {
 				return err
+			}
+			if format == "" {
+				format = b.Info().NativeFormat
 			}
 			if format == outJSON {
 				err = writeJSON(c.App.Writer, r.Native)

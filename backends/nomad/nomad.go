@@ -1,0 +1,165 @@
+// Package nomad runs batchctl jobs as Nomad batch jobs through the Nomad HTTP
+// API, connecting the way the nomad CLI does (NOMAD_ADDR, NOMAD_TOKEN, ...).
+//
+// One Kubernetes Job becomes one Nomad job of type batch with one task group
+// (the pod template): completions is the group count, containers are tasks,
+// init containers prestart tasks, restartPolicy and backoffLimit the group's
+// restart and reschedule blocks. What Nomad cannot express is reported by
+// Render (see translate.go); the status is derived from the allocations, so
+// every command works from any process with no state of batchctl's own.
+package nomad
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/config"
+	"github.com/batchctl/batchctl/jobspec"
+)
+
+// Name is the backend's registered name.
+const Name = "nomad"
+
+// Task drivers batchctl can translate a container for.
+const (
+	driverRawExec = "raw_exec"
+	driverExec    = "exec"
+	driverDocker  = "docker"
+)
+
+var (
+	_ backends.Backend   = (*backend)(nil)
+	_ backends.Describer = (*backend)(nil)
+)
+
+type backend struct {
+	cfg       *api.Config
+	namespace string
+	driver    string
+	backoff   time.Duration // first retry delay (Kubernetes: 10 s)
+	maxDelay  time.Duration // retry delay ceiling
+	stderr    io.Writer
+
+	once      sync.Once
+	client    *api.Client
+	clientErr error
+}
+
+// New returns the Nomad backend. It makes no request and reads no file: the
+// client (and its TLS files) is set up by the first call that needs it, so
+// `render --backend nomad` works offline.
+func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	cfg := api.DefaultConfig() // NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, ... as the CLI
+	n := s.Nomad
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&cfg.Address, n.Addr)
+	set(&cfg.SecretID, string(n.Token))
+	set(&cfg.Region, n.Region)
+	set(&cfg.Namespace, n.Namespace)
+	set(&cfg.TLSConfig.CACert, n.CACert)
+	set(&cfg.TLSConfig.ClientCert, n.ClientCert)
+	set(&cfg.TLSConfig.ClientKey, n.ClientKey)
+	if n.SkipVerify {
+		cfg.TLSConfig.Insecure = true
+	}
+	set(&cfg.Namespace, s.Namespace) // -n wins over every other source
+	ns := cfg.Namespace
+	if ns == "" {
+		ns = api.DefaultNamespace
+	}
+	driver := n.Driver
+	switch driver {
+	case "":
+		driver = driverRawExec
+	case driverRawExec, driverExec, driverDocker:
+	default:
+		return nil, fmt.Errorf("nomad.driver %q: want %s, %s or %s", driver, driverRawExec, driverExec, driverDocker)
+	}
+	b := &backend{cfg: cfg, namespace: ns, driver: driver, stderr: stderr}
+	b.backoff, b.maxDelay = retryDelays(s)
+	return b, nil
+}
+
+// retryDelays takes the retry delay from local.backoff and local.backoff-cap
+// (defaults 10 s and 10 min, the Job controller's), the only backoff settings
+// batchctl has; a nomad.backoff key would be the better home.
+func retryDelays(s config.Settings) (first, ceiling time.Duration) {
+	first, ceiling = s.Nomad.Backoff, s.Nomad.BackoffCap
+	if first <= 0 {
+		first = 10 * time.Second
+	}
+	if ceiling <= 0 {
+		ceiling = 10 * time.Minute
+	}
+	return first, max(first, ceiling)
+}
+
+func (b *backend) Info() backends.Info {
+	return backends.Info{
+		Name:             Name,
+		DefaultNamespace: b.namespace,
+		NativeFormat:     "json",
+		Capabilities: backends.Capabilities{
+			Executes:       true,
+			Parallelism:    false, // Nomad starts every allocation of a group at once
+			RestartInPlace: true,
+			Indexed:        true,
+			Deadline:       false, // reported, not enforced: allocations run on
+			TTL:            false, // only the server-wide job GC removes jobs
+			Suspend:        false,
+			AttemptLogs:    true,
+			Namespaces:     true,
+		},
+	}
+}
+
+// api returns the client, built once.
+func (b *backend) api() (*api.Client, error) {
+	b.once.Do(func() {
+		b.client, b.clientErr = api.NewClient(b.cfg)
+		if b.clientErr != nil {
+			b.clientErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "nomad",
+				Msg: fmt.Sprintf("cannot set up the Nomad client for %s: %v", b.cfg.Address, b.clientErr)}
+		}
+	})
+	return b.client, b.clientErr
+}
+
+func (b *backend) Close() error {
+	if b.client != nil {
+		b.client.Close()
+	}
+	return nil
+}
+
+// ref fills in the default namespace.
+func (b *backend) ref(ref backends.Ref) backends.Ref {
+	if ref.Namespace == "" {
+		ref.Namespace = b.namespace
+	}
+	return ref
+}
+
+func (b *backend) query(ref backends.Ref) *api.QueryOptions {
+	return &api.QueryOptions{Namespace: ref.Namespace, Region: b.cfg.Region}
+}
+
+// namespaceOf is the namespace job goes to.
+func (b *backend) namespaceOf(job *jobspec.Job) string {
+	if job.Namespace != "" {
+		return job.Namespace
+	}
+	return b.namespace
+}

@@ -1,0 +1,174 @@
+package nomad
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/jobspec"
+)
+
+// Submit registers the job with EnforceIndex and index 0, which Nomad
+// refuses when a job of that ID exists (its register otherwise updates the
+// job in place). A generated name that collides is drawn again.
+func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Status, error) {
+	for try := 0; ; try++ {
+		id := jobID(job)
+		st, err := b.register(ctx, job, id)
+		if errors.Is(err, backends.ErrAlreadyExists) && job.Name == "" && try < 4 {
+			continue
+		}
+		return st, err
+	}
+}
+
+func (b *backend) register(ctx context.Context, job *jobspec.Job, id string) (*backends.Status, error) {
+	nj, _, err := b.translate(job, id, "submit")
+	if err != nil {
+		return nil, err
+	}
+	ref := backends.Ref{Name: id, Namespace: deref(nj.Namespace)}
+	var resp *api.JobRegisterResponse
+	err = b.call(ctx, "submit", ref, func(c *api.Client) error {
+		w := (&api.WriteOptions{Namespace: ref.Namespace, Region: b.cfg.Region}).WithContext(ctx)
+		var err error
+		resp, _, err = c.Jobs().RegisterOpts(nj, &api.RegisterOptions{EnforceIndex: true, ModifyIndex: 0}, w)
+		return err
+	})
+	if err != nil {
+		return nil, b.whyRejected(ctx, nj, ref, err)
+	}
+	if resp.Warnings != "" {
+		fmt.Fprintf(b.stderr, "nomad: warning: %s\n", strings.TrimSpace(resp.Warnings))
+	}
+	now := time.Now()
+	return &backends.Status{
+		Name:           id,
+		Namespace:      ref.Namespace,
+		Backend:        Name,
+		UID:            strconv.FormatUint(resp.JobModifyIndex, 10), // the new job's CreateIndex
+		Phase:          backends.Pending,
+		Completions:    job.Completions,
+		Parallelism:    job.Parallelism,
+		CompletionMode: string(mode(job)),
+		CreationTime:   &now,
+		StartTime:      &now,
+		Labels:         labelsOf(nj.Meta),
+	}, nil
+}
+
+// whyRejected tells a job Nomad refuses (its validation errors come back as
+// HTTP 500, like its outages) from a server failure, by asking Nomad's
+// validate endpoint; only then is the error ErrInvalid with Nomad's words.
+func (b *backend) whyRejected(ctx context.Context, nj *api.Job, ref backends.Ref, err error) error {
+	code, body := response(err)
+	if code != 500 || errors.Is(err, backends.ErrAlreadyExists) {
+		return err
+	}
+	var v *api.JobValidateResponse
+	verr := b.call(ctx, "submit", ref, func(c *api.Client) error {
+		w := (&api.WriteOptions{Namespace: ref.Namespace, Region: b.cfg.Region}).WithContext(ctx)
+		var err error
+		v, _, err = c.Jobs().Validate(nj, w)
+		return err
+	})
+	if verr != nil || (len(v.ValidationErrors) == 0 && v.Error == "") {
+		if strings.Contains(body, "validation failed") || strings.Contains(body, "namespace") {
+			return &backends.Error{Kind: backends.ErrInvalid, Op: "submit", Ref: ref, Msg: "Nomad rejected the job: " + body}
+		}
+		return err
+	}
+	msg := v.Error
+	if len(v.ValidationErrors) > 0 {
+		msg = strings.Join(v.ValidationErrors, "; ")
+	}
+	return &backends.Error{Kind: backends.ErrInvalid, Op: "submit", Ref: ref, Msg: "Nomad rejected the job: " + strings.TrimSpace(msg)}
+}
+
+// Delete stops and purges the job: its allocations are stopped and, with
+// the job, forgotten by the servers (their logs go when the client collects
+// them). Nomad purges an unknown ID without complaint, so the job is looked
+// up first.
+func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
+	ref = b.ref(ref)
+	return b.call(ctx, "delete", ref, func(c *api.Client) error {
+		q := b.query(ref).WithContext(ctx)
+		if _, _, err := c.Jobs().Info(ref.Name, q); err != nil {
+			return err
+		}
+		w := (&api.WriteOptions{Namespace: ref.Namespace, Region: b.cfg.Region}).WithContext(ctx)
+		_, _, err := c.Jobs().DeregisterOpts(ref.Name, &api.DeregisterOptions{Purge: true}, w)
+		return err
+	})
+}
+
+// List finds batch jobs with batchctl's managed-by meta whose labels match,
+// then reads each one's status (two requests per job, four at a time).
+func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backends.Status, error) {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = b.namespace
+	}
+	if opts.AllNamespaces {
+		ns = "*"
+	}
+	var stubs []*api.JobListStub
+	err := b.call(ctx, "list", backends.Ref{Namespace: ns}, func(c *api.Client) error {
+		q := (&api.QueryOptions{Namespace: ns, Region: b.cfg.Region}).WithContext(ctx)
+		var err error
+		stubs, _, err = c.Jobs().ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}}, q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var refs []backends.Ref
+	for _, j := range stubs {
+		if j.Type == api.JobTypeBatch && j.ParentID == "" && managed(j.Meta) && opts.Selector.Matches(labelsOf(j.Meta)) {
+			refs = append(refs, backends.Ref{Name: j.ID, Namespace: j.Namespace})
+		}
+	}
+	out := make([]*backends.Status, len(refs))
+	errs := make([]error, len(refs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, ref := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st, err := b.Status(ctx, ref)
+			if err == nil {
+				st.Attempts = nil
+			}
+			out[i], errs[i] = st, err
+		}()
+	}
+	wg.Wait()
+	var found []*backends.Status
+	for i, st := range out {
+		switch {
+		case errs[i] == nil:
+			found = append(found, st)
+		case errors.Is(errs[i], backends.ErrNotFound): // deleted meanwhile
+		default:
+			return nil, errs[i]
+		}
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].Namespace != found[j].Namespace {
+			return found[i].Namespace < found[j].Namespace
+		}
+		return found[i].Name < found[j].Name
+	})
+	return found, nil
+}
