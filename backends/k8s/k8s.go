@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -27,7 +26,7 @@ type backend struct {
 	trace    *requestCounter // nil unless BATCHCTL_K8S_TRACE is set
 
 	once      sync.Once
-	client    kubernetes.Interface
+	client    *clients
 	host      string
 	namespace string
 	connErr   error
@@ -58,13 +57,6 @@ func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
 	return b, nil
 }
 
-// NewForClient wraps an existing clientset (tests use client-go's fake).
-func NewForClient(client kubernetes.Interface, namespace string) backends.Backend {
-	b := &backend{client: client, host: "fake", namespace: namespace}
-	b.once.Do(func() {})
-	return b
-}
-
 // connect loads kubeconfig (or in-cluster config) once.
 func (b *backend) connect() error {
 	b.once.Do(func() {
@@ -79,7 +71,7 @@ func (b *backend) connect() error {
 			cfg.Wrap(b.trace.wrap)
 		}
 		b.host = cfg.Host
-		b.client, b.connErr = kubernetes.NewForConfig(cfg)
+		b.client, b.connErr = newClients(cfg)
 		if b.connErr != nil {
 			b.connErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "connect", Msg: b.connErr.Error()}
 			return

@@ -110,9 +110,9 @@ func (b *backend) copyStream(ctx context.Context, s stream, follow bool, sink ba
 	var rc io.ReadCloser
 	err := b.call(ctx, "logs", ref, func(ctx context.Context) error {
 		var err error
-		rc, err = b.client.CoreV1().Pods(s.pod.Namespace).GetLogs(s.pod.Name, &corev1.PodLogOptions{
+		rc, err = b.client.podLogs(ctx, s.pod.Namespace, s.pod.Name, &corev1.PodLogOptions{
 			Container: s.container, Previous: s.previous, Follow: follow && !s.previous,
-		}).Stream(ctx)
+		})
 		return err
 	})
 	if errors.Is(err, backends.ErrNotFound) {
@@ -184,11 +184,11 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, job *batchv1.Job
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
-			return b.client.CoreV1().Pods(job.Namespace).List(ctx, o)
+			return b.client.listPods(ctx, job.Namespace, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector
-			return b.client.CoreV1().Pods(job.Namespace).Watch(ctx, o)
+			return b.client.watch(ctx, job.Namespace, "pods", o)
 		},
 	}
 	podsDone := make(chan struct{})

@@ -24,7 +24,7 @@ func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Statu
 	var created *batchv1.Job
 	err := b.call(ctx, "submit", ref, func(ctx context.Context) error {
 		var err error
-		created, err = b.client.BatchV1().Jobs(obj.Namespace).Create(ctx, obj, metav1.CreateOptions{FieldManager: "batchctl"})
+		created, err = b.client.createJob(ctx, obj, metav1.CreateOptions{FieldManager: "batchctl"})
 		return err
 	})
 	if err != nil {
@@ -42,7 +42,7 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 	ref.Namespace = b.ns(ref)
 	policy := metav1.DeletePropagationBackground
 	return b.call(ctx, "delete", ref, func(ctx context.Context) error {
-		return b.client.BatchV1().Jobs(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+		return b.client.deleteJob(ctx, ref.Namespace, ref.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
 	})
 }
 
@@ -61,7 +61,7 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	var list *batchv1.JobList
 	err := b.call(ctx, "list", backends.Ref{Namespace: ns}, func(ctx context.Context) error {
 		var err error
-		list, err = b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		list, err = b.client.listJobs(ctx, ns, metav1.ListOptions{LabelSelector: sel.String()})
 		return err
 	})
 	if err != nil {

@@ -26,7 +26,7 @@ func (b *backend) get(ctx context.Context, op string, ref backends.Ref) (*batchv
 	var job *batchv1.Job
 	err := b.call(ctx, op, ref, func(ctx context.Context) error {
 		var err error
-		job, err = b.client.BatchV1().Jobs(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		job, err = b.client.getJob(ctx, ref.Namespace, ref.Name)
 		return err
 	})
 	return job, err
@@ -113,7 +113,7 @@ func (b *backend) Describe(ctx context.Context, ref backends.Ref) (*backends.Sta
 	ref.Namespace = job.Namespace
 	var events *corev1.EventList
 	err = b.call(ctx, "describe", ref, func(ctx context.Context) error {
-		events, err = b.client.CoreV1().Events(job.Namespace).List(ctx, metav1.ListOptions{})
+		events, err = b.client.listEvents(ctx, job.Namespace, metav1.ListOptions{})
 		return err
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func (b *backend) pods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, err
 	ref := backends.Ref{Name: job.Name, Namespace: job.Namespace}
 	err := b.call(ctx, "pods", ref, func(ctx context.Context) error {
 		var err error
-		list, err = b.client.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: podSelector(job)})
+		list, err = b.client.listPods(ctx, job.Namespace, metav1.ListOptions{LabelSelector: podSelector(job)})
 		return err
 	})
 	if err != nil {

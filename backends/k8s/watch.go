@@ -34,11 +34,11 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
-			return b.client.BatchV1().Jobs(job.Namespace).List(ctx, o)
+			return b.client.listJobs(ctx, job.Namespace, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
-			return b.client.BatchV1().Jobs(job.Namespace).Watch(ctx, o)
+			return b.client.watch(ctx, job.Namespace, "jobs", o)
 		},
 	}
 	_, err = watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
