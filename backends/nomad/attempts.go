@@ -26,8 +26,6 @@ type run struct {
 	start, finish *time.Time
 }
 
-func (r run) terminal() bool { return r.phase == phaseSucceeded || r.phase == phaseFailed }
-
 // Task event types that end a run before it started.
 var startFailures = map[string]bool{
 	api.TaskDriverFailure: true, api.TaskSetupFailure: true, api.TaskFailedValidation: true,

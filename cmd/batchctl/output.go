@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -210,12 +209,8 @@ func progressLine(st *backends.Status, elapsed time.Duration) string {
 		st.Name, st.Phase, st.Active, st.Succeeded, st.Completions, st.Failed, shortDuration(elapsed.Truncate(time.Second)))
 }
 
-// compactJSON is one JSON object per line, for --watch streams.
+// compactJSON is one JSON object per line, for --watch streams (the encoder
+// writes each value with a single Write).
 func compactJSON(w io.Writer, v any) error {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		return err
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return json.NewEncoder(w).Encode(v)
 }

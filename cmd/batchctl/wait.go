@@ -70,18 +70,11 @@ func waitJob(ctx context.Context, b backends.Backend, ref backends.Ref, timeout 
 		last *backends.Status
 	)
 	if isTerminal(stderr) {
-		started := time.Now()
-		stop := showProgress(stderr, func() *backends.Status {
+		defer showProgress(stderr, func() *backends.Status {
 			mu.Lock()
 			defer mu.Unlock()
 			return last
-		})
-		defer func() {
-			stop()
-			if last != nil && last.Phase.Terminal() {
-				fmt.Fprintln(stderr, progressLine(last, time.Since(started)))
-			}
-		}()
+		})()
 	}
 	err := b.Watch(ctx, ref, func(st *backends.Status) bool {
 		mu.Lock()
@@ -113,7 +106,7 @@ func waitJob(ctx context.Context, b backends.Backend, ref backends.Ref, timeout 
 
 // showProgress redraws one status line on the terminal every 200ms, so the
 // elapsed time moves even while nothing changes. The returned func stops it
-// and clears the line.
+// and leaves the final line when the job finished, else clears it.
 func showProgress(w io.Writer, current func() *backends.Status) (stop func()) {
 	started := time.Now()
 	done := make(chan struct{})
@@ -129,6 +122,9 @@ func showProgress(w io.Writer, current func() *backends.Status) (stop func()) {
 			select {
 			case <-done:
 				fmt.Fprint(w, "\r\033[K")
+				if st := current(); st != nil && st.Phase.Terminal() {
+					fmt.Fprintln(w, progressLine(st, time.Since(started)))
+				}
 				return
 			case <-t.C:
 			}
