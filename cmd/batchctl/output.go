@@ -206,7 +206,7 @@ func isTerminal(w io.Writer) bool {
 // progressLine is the one-line live view of a job on a terminal.
 func progressLine(st *backends.Status, elapsed time.Duration) string {
 	return fmt.Sprintf("%s: %s  active %d  succeeded %d/%d  failed %d  %s",
-		st.Name, st.Phase, st.Active, st.Succeeded, st.Completions, st.Failed, shortDuration(elapsed.Truncate(time.Second)))
+		st.Name, st.Phase, st.Active, st.Succeeded, st.Completions, st.Failed, shortDuration(elapsed.Truncate(100*time.Millisecond)))
 }
 
 // compactJSON is one JSON object per line, for --watch streams (the encoder
