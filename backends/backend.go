@@ -9,6 +9,8 @@ package backends
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -70,6 +72,16 @@ type Describer interface {
 	Describe(ctx context.Context, ref Ref) (*Status, error)
 }
 
+// Suspender is implemented by backends that can suspend a job (spec.suspend)
+// and resume it. Suspend stops the job's pods without counting them as
+// failures and reports phase Pending, reason Suspended; Resume starts pods
+// again (the job's deadline clock restarts, as in Kubernetes). Both are
+// no-ops on a job already in that state and ErrInvalid on a finished one.
+type Suspender interface {
+	Suspend(ctx context.Context, ref Ref) error
+	Resume(ctx context.Context, ref Ref) error
+}
+
 // Ref names one job.
 type Ref struct {
 	Name      string
@@ -91,10 +103,9 @@ type Info struct {
 // declared gap: the conformance suite skips the matching case and says why,
 // and Render names the field in its fidelity report.
 type Capabilities struct {
-	// Executes is true when pods really run their command. A simulated kubelet
-	// (kwok) sets it false: the outcome then comes from the annotation
-	// IntendedExitCodeAnnotation and logs are canned.
-	Executes bool
+	// Native: the platform is Kubernetes itself, so every field of the
+	// manifest is honoured as written and Render reports nothing.
+	Native bool
 	// Parallelism: no more than spec.parallelism pods run at once.
 	Parallelism bool
 	// RestartInPlace: restartPolicy OnFailure restarts the container in the
@@ -106,22 +117,14 @@ type Capabilities struct {
 	Deadline bool
 	// TTL: ttlSecondsAfterFinished removes the finished job.
 	TTL bool
-	// Suspend: spec.suspend creates the job without starting it.
+	// Suspend: spec.suspend is honoured at submit, and the backend is a
+	// Suspender.
 	Suspend bool
 	// AttemptLogs: logs of failed attempts stay readable.
 	AttemptLogs bool
 	// Namespaces: jobs of the same name can live in different namespaces.
 	Namespaces bool
 }
-
-// IntendedExitCodeAnnotation, on a pod template, tells a backend whose pods do
-// not execute (a simulated kubelet) what exit code the command would have
-// returned. Backends that execute ignore it.
-const IntendedExitCodeAnnotation = "batchctl.dev/intended-exit-code"
-
-// IntendedDurationAnnotation, on a pod template, tells a simulated kubelet
-// how long the command would run (a Go duration such as "30s").
-const IntendedDurationAnnotation = "batchctl.dev/intended-duration"
 
 // ManagedByLabel marks the jobs batchctl created; List selects on it.
 const (
@@ -187,7 +190,7 @@ type LogSink interface {
 type ListOptions struct {
 	Namespace     string // "" : the backend's default namespace
 	AllNamespaces bool
-	// Selector is a Kubernetes equality-based label selector ("a=b,c!=d,e"),
-	// already validated by ParseSelector.
-	Selector Selector
+	// Selector is a Kubernetes label selector (ParseSelector); nil selects
+	// everything.
+	Selector labels.Selector
 }

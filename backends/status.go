@@ -28,25 +28,29 @@ const (
 
 // Status is the normalized status of one job, printed by `status -o json`.
 type Status struct {
-	Name           string            `json:"name"`
-	Namespace      string            `json:"namespace"`
-	Backend        string            `json:"backend"`
-	UID            string            `json:"uid,omitempty"`
-	Phase          Phase             `json:"phase"`
-	Active         int32             `json:"active"`
-	Succeeded      int32             `json:"succeeded"`
-	Failed         int32             `json:"failed"`
-	Completions    int32             `json:"completions"`
-	Parallelism    int32             `json:"parallelism"`
-	CompletionMode string            `json:"completionMode,omitempty"`
-	CreationTime   *time.Time        `json:"creationTime,omitempty"`
-	StartTime      *time.Time        `json:"startTime"`
-	CompletionTime *time.Time        `json:"completionTime"`
-	Reason         string            `json:"reason"`
-	Message        string            `json:"message"`
-	Labels         map[string]string `json:"labels,omitempty"`
-	Attempts       []Attempt         `json:"attempts,omitempty"`
-	Events         []Event           `json:"events,omitempty"`
+	Name           string `json:"name"`
+	Namespace      string `json:"namespace"`
+	Backend        string `json:"backend"`
+	UID            string `json:"uid,omitempty"`
+	Phase          Phase  `json:"phase"`
+	Active         int32  `json:"active"`
+	Succeeded      int32  `json:"succeeded"`
+	Failed         int32  `json:"failed"`
+	Completions    int32  `json:"completions"`
+	Parallelism    int32  `json:"parallelism"`
+	CompletionMode string `json:"completionMode,omitempty"`
+	// CompletedIndexes and FailedIndexes are an Indexed job's succeeded and
+	// failed indexes in Kubernetes' interval form ("1,3-5").
+	CompletedIndexes string            `json:"completedIndexes,omitempty"`
+	FailedIndexes    string            `json:"failedIndexes,omitempty"`
+	CreationTime     *time.Time        `json:"creationTime,omitempty"`
+	StartTime        *time.Time        `json:"startTime"`
+	CompletionTime   *time.Time        `json:"completionTime"`
+	Reason           string            `json:"reason"`
+	Message          string            `json:"message"`
+	Labels           map[string]string `json:"labels,omitempty"`
+	Attempts         []Attempt         `json:"attempts,omitempty"`
+	Events           []Event           `json:"events,omitempty"`
 }
 
 // Attempt is one run of one pod: a new pod per failure under restartPolicy
@@ -55,7 +59,7 @@ type Attempt struct {
 	Pod        string     `json:"pod"`
 	Index      *int32     `json:"index,omitempty"`
 	Attempt    int32      `json:"attempt"`
-	Phase      string     `json:"phase"` // Pending, Running, Succeeded, Failed
+	Phase      Phase      `json:"phase"` // Pending, Running, Succeeded, Failed
 	ExitCode   *int32     `json:"exitCode,omitempty"`
 	Reason     string     `json:"reason,omitempty"`
 	StartTime  *time.Time `json:"startTime,omitempty"`

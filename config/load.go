@@ -6,73 +6,66 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 )
 
-// Options say where settings come from besides the defaults.
+// Options say which settings exist and where their values come from.
 type Options struct {
+	// Settings are every declared setting, in the order `config view` shows
+	// them. Keys must be unique.
+	Settings []Setting
 	// ConfigFile is --config; "" uses BATCHCTL_CONFIG, then
 	// $XDG_CONFIG_HOME/batchctl/config.yaml (missing is fine).
 	ConfigFile string
 	// Context is --context; "" uses BATCHCTL_CONTEXT, then the file's current-context.
 	Context string
-	// Flags are the settings given as command-line flags, by key name. Only
-	// flags the user actually set belong here.
+	// Flags are the settings given as command-line flags, by key. Only flags
+	// the user actually set belong here.
 	Flags map[string]string
 	// Getenv reads the environment; nil uses os.Getenv.
 	Getenv func(string) string
 }
 
-// Value is one effective setting and the layer it came from.
-type Value struct {
-	Key    string `json:"key" yaml:"key"`
-	Value  string `json:"value" yaml:"value"`
-	Source string `json:"source" yaml:"source"`
-	Secret bool   `json:"-" yaml:"-"`
-}
-
 // Resolved is the outcome of Load.
 type Resolved struct {
-	Settings      Settings
+	*View
 	File          string   // the config file read, "" when none
-	ContextSource string   // what selected the context: --context, BATCHCTL_CONTEXT, current-context
-	Values        []Value  // every key, in Keys order
+	Context       string   // the context in force, "" when none
+	ContextSource string   // what selected it: --context, BATCHCTL_CONTEXT, current-context
 	Warnings      []string // for stderr: e.g. a readable file holding a secret
 }
 
-// Load merges defaults → config file → the selected context → BATCHCTL_*
-// environment → flags, later layers winning, and records each value's source.
+// Load merges the config file → the selected context → BATCHCTL_*
+// environment → flags, later layers winning, records each value's source and
+// checks every value against its setting's type; a key no layer sets falls
+// back on its FallbackEnv, Derive, then Default (see View.Value). Errors
+// name the key and the layer the bad value came from.
 func Load(o Options) (*Resolved, error) {
 	getenv := o.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	v, err := newView(o.Settings, getenv)
+	if err != nil {
+		return nil, err
+	}
 	merged := koanf.New(".")
 	source := map[string]string{}
 	merge := func(layer *koanf.Koanf, name string) {
 		for _, k := range layer.Keys() {
-			source[k] = name
+			if layer.String(k) != "" { // an empty value means "not set here"
+				source[k] = name
+			}
 		}
 		_ = merged.Merge(layer)
 	}
 
-	defaults := map[string]any{}
-	for _, k := range Keys {
-		if k.Default != "" {
-			defaults[k.Name] = k.Default
-		}
-	}
-	merge(mustLayer(confmap.Provider(defaults, "."), nil), "default")
-
+	res := &Resolved{View: v}
 	path, explicit := configPath(o.ConfigFile, getenv)
-	res := &Resolved{}
 	fileLayer := koanf.New(".")
 	if path != "" {
 		if err := fileLayer.Load(file.Provider(path), yaml.Parser()); err != nil {
@@ -85,16 +78,10 @@ func Load(o Options) (*Resolved, error) {
 	}
 	if path != "" {
 		res.File = path
-		if err := checkFileKeys(path, fileLayer); err != nil {
+		if err := v.checkFileKeys(path, fileLayer); err != nil {
 			return nil, err
 		}
-		top := koanf.New(".")
-		for _, k := range Keys {
-			if fileLayer.Exists(k.Name) {
-				_ = top.Set(k.Name, fileLayer.String(k.Name))
-			}
-		}
-		merge(top, "file "+path)
+		merge(v.settingsOf(fileLayer), "file "+path)
 	}
 
 	ctxName, ctxFrom := o.Context, "--context"
@@ -112,47 +99,61 @@ func Load(o Options) (*Resolved, error) {
 			return nil, fmt.Errorf("context %q (from %s) is not defined in %s (defined: %s)",
 				ctxName, ctxFrom, orNone(path), orNone(strings.Join(known, ", ")))
 		}
-		cut := contexts.Cut(ctxName)
-		layer := koanf.New(".")
-		for _, k := range cut.Keys() {
-			_ = layer.Set(k, cut.String(k))
-		}
-		merge(layer, fmt.Sprintf("context %s (%s)", ctxName, path))
-		res.ContextSource = ctxFrom
+		merge(v.settingsOf(contexts.Cut(ctxName)), fmt.Sprintf("context %s (%s)", ctxName, path))
+		res.Context, res.ContextSource = ctxName, ctxFrom
 	}
 
-	for _, k := range Keys {
-		if v, ok := lookupEnv(getenv, k.Env); ok {
+	for _, s := range o.Settings {
+		if val := getenv(s.Env); s.Env != "" && val != "" {
 			env := koanf.New(".")
-			_ = env.Set(k.Name, v)
-			merge(env, "env "+k.Env)
+			_ = env.Set(s.Key, val)
+			merge(env, "env "+s.Env)
 		}
 	}
 
 	flags := koanf.New(".")
-	for name, v := range o.Flags {
-		if _, ok := lookupKey(name); !ok {
-			return nil, fmt.Errorf("internal: flag for unknown setting %q", name)
+	for key, val := range o.Flags {
+		if v.settings[key] == nil {
+			return nil, fmt.Errorf("internal: flag for undeclared setting %q", key)
 		}
-		_ = flags.Set(name, v)
+		_ = flags.Set(key, val)
 	}
 	merge(flags, "flag")
 
-	for _, k := range Keys {
-		res.Values = append(res.Values, Value{Key: k.Name, Value: merged.String(k.Name), Source: source[k.Name], Secret: k.Secret})
+	var errs []error
+	for _, s := range o.Settings {
+		src, ok := source[s.Key]
+		if !ok {
+			continue
+		}
+		val := merged.String(s.Key)
+		if err := s.check(val, src); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		v.setValue(s.Key, val, src)
 	}
-	s, err := settingsFrom(merged, source)
-	if err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	s.Context = ctxName
-	res.Settings = s
-	res.Warnings = fileWarnings(path, fileLayer)
+	res.Warnings = v.fileWarnings(path, fileLayer)
 	return res, nil
 }
 
+// settingsOf keeps a file layer's declared keys, as strings (YAML may have
+// typed them: `skip-verify: true`).
+func (v *View) settingsOf(k *koanf.Koanf) *koanf.Koanf {
+	out := koanf.New(".")
+	for _, key := range k.Keys() {
+		if v.settings[key] != nil {
+			_ = out.Set(key, k.String(key))
+		}
+	}
+	return out
+}
+
 // fileWarnings flags a config file others can read while it holds a secret.
-func fileWarnings(path string, k *koanf.Koanf) []string {
+func (v *View) fileWarnings(path string, k *koanf.Koanf) []string {
 	if path == "" {
 		return nil
 	}
@@ -161,28 +162,38 @@ func fileWarnings(path string, k *koanf.Koanf) []string {
 		return nil
 	}
 	for _, key := range k.Keys() {
-		name := key
-		if rest, ok := strings.CutPrefix(key, "contexts."); ok {
-			_, name, _ = strings.Cut(rest, ".")
-		}
-		if kk, ok := lookupKey(name); ok && kk.Secret {
+		if s := v.settings[settingKey(key)]; s != nil && s.Secret {
 			return []string{fmt.Sprintf("config file %s holds %s but is readable by others (mode %#o); chmod 600 it", path, key, fi.Mode().Perm())}
 		}
 	}
 	return nil
 }
 
-func mustLayer(p koanf.Provider, parser koanf.Parser) *koanf.Koanf {
-	k := koanf.New(".")
-	if err := k.Load(p, parser); err != nil {
-		panic(err) // only used for in-memory maps
+// checkFileKeys rejects keys no setting declares, in every context too, so
+// a typo is not silently ignored.
+func (v *View) checkFileKeys(path string, k *koanf.Koanf) error {
+	var bad []string
+	for _, key := range k.Keys() {
+		if key == "current-context" {
+			continue
+		}
+		if name := settingKey(key); name == "" || v.settings[name] == nil {
+			bad = append(bad, key)
+		}
 	}
-	return k
+	if len(bad) > 0 {
+		return fmt.Errorf("config file %s: unknown key %s", path, strings.Join(bad, ", "))
+	}
+	return nil
 }
 
-func lookupEnv(getenv func(string) string, name string) (string, bool) {
-	v := getenv(name)
-	return v, v != ""
+// settingKey is the setting a file key sets: itself, or within a context.
+func settingKey(fileKey string) string {
+	if rest, ok := strings.CutPrefix(fileKey, "contexts."); ok {
+		_, name, _ := strings.Cut(rest, ".")
+		return name
+	}
+	return fileKey
 }
 
 func orNone(s string) string {
@@ -210,86 +221,4 @@ func configPath(flag string, getenv func(string) string) (string, bool) {
 		dir = filepath.Join(home, ".config")
 	}
 	return filepath.Join(dir, "batchctl", "config.yaml"), false
-}
-
-// checkFileKeys rejects keys batchctl does not know, in every context too,
-// so a typo is not silently ignored.
-func checkFileKeys(path string, k *koanf.Koanf) error {
-	var bad []string
-	for _, key := range k.Keys() {
-		if key == "current-context" {
-			continue
-		}
-		name := key
-		if rest, ok := strings.CutPrefix(key, "contexts."); ok {
-			_, name, _ = strings.Cut(rest, ".")
-		}
-		if _, ok := lookupKey(name); !ok || name == "" {
-			bad = append(bad, key)
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("config file %s: unknown key %s", path, strings.Join(bad, ", "))
-	}
-	return nil
-}
-
-func settingsFrom(k *koanf.Koanf, source map[string]string) (Settings, error) {
-	var errs []string
-	dur := func(key string) time.Duration {
-		v := k.String(key)
-		if v == "" {
-			// An empty value in a file or env means "not set", not zero.
-			kk, _ := lookupKey(key)
-			if v = kk.Default; v == "" {
-				return 0
-			}
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Sprintf("%s (from %s): invalid duration %q", key, source[key], v))
-		}
-		return d
-	}
-	boolean := func(key string) bool {
-		v := k.String(key)
-		if v == "" {
-			return false
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("%s (from %s): invalid boolean %q", key, source[key], v))
-		}
-		return b
-	}
-	s := Settings{
-		Backend:   k.String("backend"),
-		Namespace: k.String("namespace"),
-		Local: LocalSettings{
-			StateDir:   k.String("local.state-dir"),
-			Backoff:    dur("local.backoff"),
-			BackoffCap: dur("local.backoff-cap"),
-		},
-		K8s: K8sSettings{
-			Kubeconfig: k.String("k8s.kubeconfig"),
-			Context:    k.String("k8s.context"),
-		},
-		Nomad: NomadSettings{
-			Addr:       k.String("nomad.addr"),
-			Token:      Secret(k.String("nomad.token")),
-			Region:     k.String("nomad.region"),
-			Namespace:  k.String("nomad.namespace"),
-			CACert:     k.String("nomad.ca-cert"),
-			ClientCert: k.String("nomad.client-cert"),
-			ClientKey:  k.String("nomad.client-key"),
-			SkipVerify: boolean("nomad.skip-verify"),
-			Driver:     k.String("nomad.driver"),
-			Backoff:    dur("nomad.backoff"),
-			BackoffCap: dur("nomad.backoff-cap"),
-		},
-	}
-	if len(errs) > 0 {
-		return s, errors.New(strings.Join(errs, "\n"))
-	}
-	return s, nil
 }

@@ -114,6 +114,7 @@ func validateJob(file string, o *batchv1.Job, locs map[string]loc) ErrorList {
 func (v *validator) job(o *batchv1.Job) {
 	v.objectMeta(o)
 	v.jobSpec(&o.Spec)
+	validatePolicies(v, o)
 }
 
 func (v *validator) objectMeta(o *batchv1.Job) {

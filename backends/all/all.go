@@ -1,4 +1,5 @@
-// Package all registers every backend batchctl ships, in one place.
+// Package all registers every backend batchctl ships, in one place. A new
+// backend is its own package plus one line here.
 package all
 
 import (
@@ -8,11 +9,12 @@ import (
 	"github.com/batchctl/batchctl/backends/nomad"
 )
 
-// Registry returns a registry holding every shipped backend.
+// Registry returns a registry holding every shipped backend; the first is
+// the default.
 func Registry() *backends.Registry {
 	r := &backends.Registry{}
-	r.Register("local", local.New)
-	r.Register("nomad", nomad.New)
-	r.Register(k8s.Name, k8s.New)
+	r.Register(local.Registration)
+	r.Register(k8s.Registration)
+	r.Register(nomad.Registration)
 	return r
 }

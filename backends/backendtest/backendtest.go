@@ -63,15 +63,18 @@ var cases = []struct {
 	{"ListByLabel", testListByLabel},
 	{"WatchReachesTerminal", testWatchReachesTerminal},
 	{"TTL", testTTL},
+	{"Render", testRender},
+	{"Suspend", testSuspend},
 }
 
 // env is one case's backend and helpers.
 type env struct {
-	t    *testing.T
-	b    backends.Backend
-	info backends.Info
-	opt  Options
-	ctx  context.Context
+	t        *testing.T
+	b        backends.Backend
+	info     backends.Info
+	opt      Options
+	ctx      context.Context
+	executes bool // pods really run their command (not Simulated)
 }
 
 func newEnv(t *testing.T, opt Options) *env {
@@ -81,10 +84,9 @@ func newEnv(t *testing.T, opt Options) *env {
 	t.Cleanup(cancel)
 	info := b.Info()
 	if opt.Simulated {
-		info.Capabilities.Executes = false
 		info.Capabilities.RestartInPlace = false
 	}
-	return &env{t: t, b: b, info: info, opt: opt, ctx: ctx}
+	return &env{t: t, b: b, info: info, opt: opt, ctx: ctx, executes: !opt.Simulated}
 }
 
 // need skips the case unless the backend declares the capability.
@@ -127,6 +129,7 @@ func (e *env) wait(ref backends.Ref, fn func(*backends.Status) bool) []*backends
 	e.t.Helper()
 	var seen []*backends.Status
 	err := e.b.Watch(e.ctx, ref, func(st *backends.Status) bool {
+		e.check(st)
 		seen = append(seen, st)
 		return fn(st)
 	})
@@ -150,7 +153,36 @@ func (e *env) status(ref backends.Ref) *backends.Status {
 	if err != nil {
 		e.t.Fatalf("Status %s: %v", ref, err)
 	}
+	e.check(st)
 	return st
+}
+
+// describe is the status with every attempt: Describe where the backend
+// implements it (its Status may leave attempts out for cost), else Status.
+func (e *env) describe(ref backends.Ref) *backends.Status {
+	e.t.Helper()
+	d, ok := e.b.(backends.Describer)
+	if !ok {
+		return e.status(ref)
+	}
+	st, err := d.Describe(e.ctx, ref)
+	if err != nil {
+		e.t.Fatalf("Describe %s: %v", ref, err)
+	}
+	e.check(st)
+	return st
+}
+
+// attempts are the finished job's attempts, which every backend must
+// report (through Status or Describe): an empty list fails the case rather
+// than letting the attempt checks pass vacuously.
+func (e *env) attempts(ref backends.Ref) []backends.Attempt {
+	e.t.Helper()
+	atts := e.describe(ref).Attempts
+	if len(atts) == 0 {
+		e.t.Fatalf("%s reports no attempts for %s, through Status or Describe", e.info.Name, ref)
+	}
+	return atts
 }
 
 func describe(seen []*backends.Status) string {

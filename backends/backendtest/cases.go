@@ -41,18 +41,17 @@ func testSucceeds(e *env) {
 	if maxActive > 2 {
 		e.t.Errorf("watch saw %d active pods, parallelism is 2", maxActive)
 	}
-	if len(st.Attempts) > 0 {
-		if len(st.Attempts) != 3 {
-			e.t.Errorf("%d attempts, want 3: %+v", len(st.Attempts), st.Attempts)
+	atts := e.attempts(ref)
+	if len(atts) != 3 {
+		e.t.Errorf("%d attempts, want 3: %+v", len(atts), atts)
+	}
+	for _, a := range atts {
+		if a.Phase != backends.Succeeded || a.ExitCode == nil || *a.ExitCode != 0 {
+			e.t.Errorf("attempt %s: phase %s exit %v, want Succeeded 0", a.Pod, a.Phase, a.ExitCode)
 		}
-		for _, a := range st.Attempts {
-			if a.Phase != "Succeeded" || a.ExitCode == nil || *a.ExitCode != 0 {
-				e.t.Errorf("attempt %s: phase %s exit %v, want Succeeded 0", a.Pod, a.Phase, a.ExitCode)
-			}
-		}
-		if n := maxOverlap(st.Attempts); n > 2 {
-			e.t.Errorf("%d attempts ran at once, parallelism is 2", n)
-		}
+	}
+	if n := maxOverlap(atts); n > 2 {
+		e.t.Errorf("%d attempts ran at once, parallelism is 2", n)
 	}
 }
 
@@ -90,19 +89,18 @@ func testBackoffLimit(e *env) {
 	if st.CompletionTime == nil {
 		e.t.Error("a failed job has no completionTime; it is when the job finished, failed or not")
 	}
-	if len(st.Attempts) == 0 {
-		return
+	atts := e.attempts(ref)
+	if len(atts) != 2 {
+		e.t.Fatalf("%d attempts, want 2: %+v", len(atts), atts)
 	}
-	if len(st.Attempts) != 2 {
-		e.t.Fatalf("%d attempts, want 2: %+v", len(st.Attempts), st.Attempts)
-	}
-	for i, a := range st.Attempts {
-		if a.Phase != "Failed" || a.ExitCode == nil || *a.ExitCode != 3 || a.Attempt != int32(i) {
+	sortAttempts(atts)
+	for i, a := range atts {
+		if a.Phase != backends.Failed || a.ExitCode == nil || *a.ExitCode != 3 || a.Attempt != int32(i) {
 			e.t.Errorf("attempt %d: %s #%d phase %s exit %v, want #%d Failed 3", i, a.Pod, a.Attempt, a.Phase, a.ExitCode, i)
 		}
 	}
-	if st.Attempts[0].Pod == st.Attempts[1].Pod {
-		e.t.Errorf("restartPolicy Never reused pod %s", st.Attempts[0].Pod)
+	if atts[0].Pod == atts[1].Pod {
+		e.t.Errorf("restartPolicy Never reused pod %s", atts[0].Pod)
 	}
 }
 
@@ -112,15 +110,14 @@ func testOnFailureRestartsInPlace(e *env) {
 	st, _ := e.finish(ref)
 	// The restarted pod is one pod, counted failed once when the job gives up.
 	expect(e.t, st, backends.Failed, backends.ReasonBackoffLimitExceeded, 0, 0, 1)
-	if len(st.Attempts) == 0 {
-		return
+	atts := e.attempts(ref)
+	if len(atts) < 2 {
+		e.t.Fatalf("%d attempts, want restarts: %+v", len(atts), atts)
 	}
-	if len(st.Attempts) < 2 {
-		e.t.Fatalf("%d attempts, want restarts: %+v", len(st.Attempts), st.Attempts)
-	}
-	for i, a := range st.Attempts {
-		if a.Pod != st.Attempts[0].Pod || a.Attempt != int32(i) {
-			e.t.Errorf("attempt %d is %s #%d, want %s #%d (same pod)", i, a.Pod, a.Attempt, st.Attempts[0].Pod, i)
+	sortAttempts(atts)
+	for i, a := range atts {
+		if a.Pod != atts[0].Pod || a.Attempt != int32(i) {
+			e.t.Errorf("attempt %d is %s #%d, want %s #%d (same pod)", i, a.Pod, a.Attempt, atts[0].Pod, i)
 		}
 	}
 }
@@ -137,14 +134,16 @@ func testOnFailureRecovers(e *env) {
 	})
 	st, _ := e.finish(ref)
 	expect(e.t, st, backends.Succeeded, "", 0, 1, 0)
-	if len(st.Attempts) != 2 {
-		e.t.Fatalf("%d attempts, want 2: %+v", len(st.Attempts), st.Attempts)
+	atts := e.attempts(ref)
+	if len(atts) != 2 {
+		e.t.Fatalf("%d attempts, want 2: %+v", len(atts), atts)
 	}
-	a0, a1 := st.Attempts[0], st.Attempts[1]
+	sortAttempts(atts)
+	a0, a1 := atts[0], atts[1]
 	if a0.Pod != a1.Pod || a0.Attempt != 0 || a1.Attempt != 1 {
 		e.t.Errorf("attempts %s #%d, %s #%d: want one pod, #0 then #1", a0.Pod, a0.Attempt, a1.Pod, a1.Attempt)
 	}
-	if a0.Phase != "Failed" || a0.ExitCode == nil || *a0.ExitCode != 3 || a1.Phase != "Succeeded" {
+	if a0.Phase != backends.Failed || a0.ExitCode == nil || *a0.ExitCode != 3 || a1.Phase != backends.Succeeded {
 		e.t.Errorf("attempt phases %s (exit %v), %s: want Failed (3), Succeeded", a0.Phase, a0.ExitCode, a1.Phase)
 	}
 	got := map[string]int32{}
@@ -164,27 +163,25 @@ func testIndexed(e *env) {
 	_, ref := e.submit(jobSpec{completions: 3, parallelism: 3, indexed: true, script: `echo "index=$JOB_COMPLETION_INDEX"`})
 	st, _ := e.finish(ref)
 	expect(e.t, st, backends.Succeeded, "", 0, 3, 0)
-	if st.CompletionMode != "Indexed" {
-		e.t.Errorf("completionMode %q, want Indexed", st.CompletionMode)
+	if st.CompletionMode != "Indexed" || st.CompletedIndexes != "0-2" || st.FailedIndexes != "" {
+		e.t.Errorf("completionMode %q, completedIndexes %q, failedIndexes %q; want Indexed, 0-2, none", st.CompletionMode, st.CompletedIndexes, st.FailedIndexes)
 	}
-	if len(st.Attempts) > 0 {
-		done := map[int32]int{}
-		for _, a := range st.Attempts {
-			if a.Index == nil {
-				e.t.Errorf("attempt %s has no index", a.Pod)
-				continue
-			}
-			if a.Phase == "Succeeded" {
-				done[*a.Index]++
-			}
+	done := map[int32]int{}
+	for _, a := range e.attempts(ref) {
+		if a.Index == nil {
+			e.t.Errorf("attempt %s has no index", a.Pod)
+			continue
 		}
-		for i := int32(0); i < 3; i++ {
-			if done[i] != 1 {
-				e.t.Errorf("index %d succeeded %d times, want once", i, done[i])
-			}
+		if a.Phase == backends.Succeeded {
+			done[*a.Index]++
 		}
 	}
-	if !e.info.Capabilities.Executes {
+	for i := int32(0); i < 3; i++ {
+		if done[i] != 1 {
+			e.t.Errorf("index %d succeeded %d times, want once", i, done[i])
+		}
+	}
+	if !e.executes {
 		return
 	}
 	seen := map[int32]bool{}
@@ -227,7 +224,7 @@ func testDeleteRunning(e *env) {
 		script:   `sleep 30 & echo $! > "$PIDFILE"; echo started; wait`,
 		duration: "30s",
 	})
-	if e.info.Capabilities.Executes {
+	if e.executes {
 		e.waitForLine(ref, "started")
 	} else {
 		e.wait(ref, func(st *backends.Status) bool { return st.Active > 0 || st.Phase.Terminal() })
@@ -297,7 +294,7 @@ func testLogsOfEveryAttempt(e *env) {
 		attempts := map[int32]int{}
 		for _, l := range e.logs(ref, backends.LogOptions{Follow: follow}) {
 			attempts[l.src.Attempt]++
-			if e.info.Capabilities.Executes && l.text != text {
+			if e.executes && l.text != text {
 				e.t.Errorf("line %q, want %q", l.text, text)
 			}
 		}
@@ -387,6 +384,9 @@ func testListByLabel(e *env) {
 		"batchctl.dev/case=" + base:                                                            base + "-a " + base + "-b",
 		backends.ManagedByLabel + "=" + backends.ManagedByValue + ",batchctl.dev/case=" + base: base + "-a " + base + "-b",
 		"batchctl.dev/case=" + base + ",!role":                                                 "",
+		"batchctl.dev/case=" + base + ",role in (a,c)":                                         base + "-a",
+		"batchctl.dev/case=" + base + ",role notin (a)":                                        base + "-b",
+		"batchctl.dev/case in (" + base + ",other),role":                                       base + "-a " + base + "-b",
 	} {
 		if got := strings.Join(list(sel), " "); got != want {
 			e.t.Errorf("List %q = [%s], want [%s]", sel, got, want)

@@ -10,8 +10,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
+)
+
+// Pod template annotations that a simulated kubelet (kwok, see e2e/kube)
+// obeys in place of running the command: the exit code and run time the
+// script would have. Backends never read them; they are the test's knobs.
+const (
+	intendedExitCodeAnnotation = "batchctl.dev/intended-exit-code"
+	intendedDurationAnnotation = "batchctl.dev/intended-duration"
 )
 
 // jobSpec is a test job; manifest renders it as the YAML a user would write.
@@ -31,6 +38,8 @@ type jobSpec struct {
 	exitCode      int    // what script exits with, for backends that simulate
 	duration      string // how long script runs, for backends that simulate ("30s")
 	env           [][2]string
+	suspend       bool
+	extra         string // more YAML under the container (indented 8 spaces)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -88,12 +97,15 @@ func (s jobSpec) manifest() string {
 	if s.ttl != nil {
 		w("  ttlSecondsAfterFinished: %d", *s.ttl)
 	}
+	if s.suspend {
+		w("  suspend: true")
+	}
 	w("  template:")
 	w("    metadata:")
 	w("      annotations:")
-	w("        %s: %s", q(backends.IntendedExitCodeAnnotation), q(fmt.Sprint(s.exitCode)))
+	w("        %s: %s", q(intendedExitCodeAnnotation), q(fmt.Sprint(s.exitCode)))
 	if s.duration != "" {
-		w("        %s: %s", q(backends.IntendedDurationAnnotation), q(s.duration))
+		w("        %s: %s", q(intendedDurationAnnotation), q(s.duration))
 	}
 	w("    spec:")
 	rp := s.restartPolicy
@@ -112,6 +124,7 @@ func (s jobSpec) manifest() string {
 			w("          value: %s", q(e[1]))
 		}
 	}
+	b.WriteString(s.extra)
 	return b.String()
 }
 

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
@@ -100,6 +101,17 @@ func (c *clients) createJob(ctx context.Context, obj *batchv1.Job, opts metav1.C
 	err := c.request("POST", obj.Namespace, "jobs").
 		VersionedParams(&opts, c.params).
 		Body(obj).
+		Do(ctx).Into(job)
+	return job, err
+}
+
+// patchJob applies a JSON merge patch to a job.
+func (c *clients) patchJob(ctx context.Context, ns, name string, patch []byte) (*batchv1.Job, error) {
+	job := &batchv1.Job{}
+	err := c.request("PATCH", ns, "jobs").Name(name).
+		SetHeader("Content-Type", string(types.MergePatchType)).
+		VersionedParams(&metav1.PatchOptions{FieldManager: "batchctl"}, c.params).
+		Body(patch).
 		Do(ctx).Into(job)
 	return job, err
 }

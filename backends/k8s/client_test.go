@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 )
 
 // The REST clients build the paths, parameters and bodies the clientset
@@ -77,9 +76,8 @@ current-context: x
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(traceEnv, "1")
 	var trace bytes.Buffer
-	b, err := New(config.Settings{K8s: config.K8sSettings{Kubeconfig: kubeconfig}}, &trace)
+	b, err := Open(Options{Kubeconfig: kubeconfig, Trace: true}, &trace)
 	if err != nil {
 		t.Fatal(err)
 	}

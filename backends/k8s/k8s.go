@@ -4,7 +4,6 @@ package k8s
 
 import (
 	"io"
-	"os"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -13,17 +12,16 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 )
 
 // Name is the backend's registered name.
 const Name = "k8s"
 
 type backend struct {
-	settings config.Settings
-	loader   clientcmd.ClientConfig
-	stderr   io.Writer
-	trace    *requestCounter // nil unless BATCHCTL_K8S_TRACE is set
+	opts   Options
+	loader clientcmd.ClientConfig
+	stderr io.Writer
+	trace  *requestCounter // nil unless BATCHCTL_K8S_TRACE is set
 
 	once      sync.Once
 	client    *clients
@@ -34,24 +32,23 @@ type backend struct {
 
 var _ backends.Backend = (*backend)(nil)
 var _ backends.Describer = (*backend)(nil)
+var _ backends.Suspender = (*backend)(nil)
 
-// New returns the Kubernetes backend. It reads no file and makes no request
+// Open returns the Kubernetes backend. It reads no file and makes no request
 // until a method needs the cluster, so `render --backend k8s` works offline.
-func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
+func Open(o Options, stderr io.Writer) (backends.Backend, error) {
 	// client-go's reflectors log every retry through klog; batchctl reports
 	// errors itself, and a restarting API server is not the user's news.
 	klog.SetLogger(logr.Discard())
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if s.K8s.Kubeconfig != "" {
-		rules.ExplicitPath = s.K8s.Kubeconfig
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: s.K8s.Context}
+	rules.ExplicitPath = o.Kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
 	b := &backend{
-		settings: s,
-		loader:   clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides),
-		stderr:   stderr,
+		opts:   o,
+		loader: clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides),
+		stderr: stderr,
 	}
-	if os.Getenv(traceEnv) != "" {
+	if o.Trace {
 		b.trace = &requestCounter{counts: map[string]int{}}
 	}
 	return b, nil
@@ -100,8 +97,8 @@ func (b *backend) ns(ref backends.Ref) string {
 	switch {
 	case ref.Namespace != "":
 		return ref.Namespace
-	case b.settings.Namespace != "":
-		return b.settings.Namespace
+	case b.opts.Namespace != "":
+		return b.opts.Namespace
 	case b.namespace != "":
 		return b.namespace
 	}
@@ -113,7 +110,7 @@ func (b *backend) Info() backends.Info {
 		Name:             Name,
 		DefaultNamespace: "default",
 		Capabilities: backends.Capabilities{
-			Executes:       true,
+			Native:         true,
 			Parallelism:    true,
 			RestartInPlace: true,
 			Indexed:        true,

@@ -6,6 +6,8 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
@@ -56,10 +58,17 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	if opts.AllNamespaces {
 		ns = metav1.NamespaceAll
 	}
-	sel := backends.Selector{{Key: backends.ManagedByLabel, Op: "=", Value: backends.ManagedByValue}}
-	sel = append(sel, opts.Selector...)
+	managed, err := labels.NewRequirement(backends.ManagedByLabel, selection.Equals, []string{backends.ManagedByValue})
+	if err != nil {
+		return nil, err
+	}
+	sel := labels.NewSelector()
+	if opts.Selector != nil {
+		sel = opts.Selector
+	}
+	sel = sel.Add(*managed)
 	var list *batchv1.JobList
-	err := b.call(ctx, "list", backends.Ref{Namespace: ns}, func(ctx context.Context) error {
+	err = b.call(ctx, "list", backends.Ref{Namespace: ns}, func(ctx context.Context) error {
 		var err error
 		list, err = b.client.listJobs(ctx, ns, metav1.ListOptions{LabelSelector: sel.String()})
 		return err

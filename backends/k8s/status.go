@@ -57,6 +57,12 @@ func toStatus(job *batchv1.Job) *backends.Status {
 	if job.Spec.CompletionMode != nil {
 		st.CompletionMode = string(*job.Spec.CompletionMode)
 	}
+	if job.Status.CompletedIndexes != "" {
+		st.CompletedIndexes = job.Status.CompletedIndexes
+	}
+	if job.Status.FailedIndexes != nil {
+		st.FailedIndexes = *job.Status.FailedIndexes
+	}
 	if t := job.CreationTimestamp; !t.IsZero() {
 		st.CreationTime = &t.Time
 	}
@@ -88,10 +94,18 @@ func toStatus(job *batchv1.Job) *backends.Status {
 				st.CompletionTime = &c.LastTransitionTime.Time
 			}
 		case batchv1.JobSuspended:
-			if !st.Phase.Terminal() {
-				st.Phase, st.Reason, st.Message = backends.Pending, backends.ReasonSuspended, c.Message
-			}
+			st.Message = c.Message
 		}
+	}
+	// The spec, not the condition the controller adds a moment later, says
+	// whether the job is suspended: a command right after `suspend` agrees.
+	if job.Spec.Suspend != nil && *job.Spec.Suspend && !st.Phase.Terminal() {
+		st.Phase, st.Reason = backends.Pending, backends.ReasonSuspended
+		if st.Message == "" {
+			st.Message = "Job suspended"
+		}
+	} else if !st.Phase.Terminal() {
+		st.Message = ""
 	}
 	return st
 }
@@ -224,13 +238,13 @@ func attempts(p corev1.Pod, base int32) []backends.Attempt {
 	if restarts > 0 && last != nil {
 		out = append(out, terminated(p.Name, idx, base+restarts-1, last))
 	}
-	a := backends.Attempt{Pod: p.Name, Index: idx, Attempt: base + restarts, Phase: string(p.Status.Phase)}
+	a := backends.Attempt{Pod: p.Name, Index: idx, Attempt: base + restarts, Phase: backends.Phase(p.Status.Phase)}
 	if p.Status.StartTime != nil {
 		a.StartTime = &p.Status.StartTime.Time
 	}
 	if cur != nil {
 		a = terminated(p.Name, idx, base+restarts, cur)
-		a.Phase = string(p.Status.Phase)
+		a.Phase = backends.Phase(p.Status.Phase)
 	} else if p.Status.Reason != "" {
 		a.Reason = p.Status.Reason
 	}

@@ -9,11 +9,9 @@ import (
 	"sync"
 )
 
-// traceEnv turns on the request count printed at Close: `make bench` uses it
-// to show that status is O(1) and wait is one watch, not a polling loop.
-const traceEnv = "BATCHCTL_K8S_TRACE"
-
-// requestCounter counts API requests by verb and resource.
+// requestCounter counts API requests by verb and resource, printed at Close
+// with k8s.trace: `make bench` uses it to show that status is O(1) and wait
+// is one watch, not a polling loop.
 type requestCounter struct {
 	mu     sync.Mutex
 	counts map[string]int

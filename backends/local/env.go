@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,8 @@ func (s *supervisor) containerEnv(c *ContainerPlan) *containerEnv {
 		return ce
 	}
 	ce := &containerEnv{pos: map[string]int{}, vars: map[string]string{}, c: c}
-	for _, kv := range inheritedEnv(os.Environ()) {
+	// The supervisor's environment was filtered when Submit started it.
+	for _, kv := range inheritedEnv(os.Environ(), nil) {
 		name, _, _ := strings.Cut(kv, "=")
 		ce.set(name, kv)
 	}
@@ -50,16 +52,18 @@ func (s *supervisor) containerEnv(c *ContainerPlan) *containerEnv {
 }
 
 // inheritedEnv is env without batchctl's own variables (BATCHCTL_*, which
-// may hold credentials such as BATCHCTL_NOMAD_TOKEN, and _BATCHCTL_*): the
+// may hold credentials such as BATCHCTL_NOMAD_TOKEN, and _BATCHCTL_*) and
+// without hidden ones (credentials batchctl reads, such as NOMAD_TOKEN): the
 // supervisor and the pods get the rest of the submitter's environment.
-func inheritedEnv(env []string) []string {
+func inheritedEnv(env, hidden []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		name = strings.ToUpper(name) // Windows names ignore case
-		if !strings.HasPrefix(name, "BATCHCTL_") && !strings.HasPrefix(name, "_BATCHCTL_") {
-			out = append(out, kv)
+		upper := strings.ToUpper(name) // Windows names ignore case
+		if strings.HasPrefix(upper, "BATCHCTL_") || strings.HasPrefix(upper, "_BATCHCTL_") || slices.ContainsFunc(hidden, func(h string) bool { return strings.EqualFold(h, name) }) {
+			continue
 		}
+		out = append(out, kv)
 	}
 	return out
 }

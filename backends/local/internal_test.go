@@ -10,7 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -47,7 +46,7 @@ func TestSettleChecksUID(t *testing.T) {
 func TestPollDecodesAttemptsOnChange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bb, err := New(config.Settings{Local: config.LocalSettings{StateDir: t.TempDir(), Backoff: time.Millisecond}}, io.Discard)
+	bb, err := Open(Options{StateDir: t.TempDir(), Backoff: time.Millisecond}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

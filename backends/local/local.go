@@ -15,12 +15,10 @@ package local
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -31,42 +29,31 @@ type backend struct {
 	namespace  string
 	backoff    time.Duration
 	backoffCap time.Duration
+	hiddenEnv  []string
 	stderr     io.Writer
 }
 
-// New is the local backend's factory. It touches nothing on disk: the state
+// Open builds the local backend. It touches nothing on disk: the state
 // directory is created by the first operation that needs it.
-//
-// s.Local.Backoff is used as given, zero meaning retry at once: its default
-// (10s, as in Kubernetes) comes from config, so a caller building Settings
-// by hand sets it. A zero BackoffCap means the default, 10m.
-func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
-	dir := s.Local.StateDir
+func Open(o Options, stderr io.Writer) (backends.Backend, error) {
+	dir := o.StateDir
 	if dir == "" {
-		base := os.Getenv("XDG_STATE_HOME")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return nil, &backends.Error{Kind: backends.ErrUnavailable, Op: "local", Msg: "no state directory: set XDG_STATE_HOME or HOME", Err: err}
-			}
-			base = filepath.Join(home, ".local", "state")
-		}
-		dir = filepath.Join(base, "batchctl")
+		return nil, &backends.Error{Kind: backends.ErrUnavailable, Op: "local", Msg: "no state directory: set local.state-dir, XDG_STATE_HOME or HOME"}
 	}
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
 	b := &backend{
 		st:         &store{dir: dir},
-		namespace:  s.Namespace,
-		backoff:    s.Local.Backoff,
-		backoffCap: s.Local.BackoffCap,
+		namespace:  o.Namespace,
+		backoff:    max(o.Backoff, 0),
+		backoffCap: o.BackoffCap,
+		hiddenEnv:  o.HiddenEnv,
 		stderr:     stderr,
 	}
 	if b.namespace == "" {
 		b.namespace = jobspec.DefaultNamespace
 	}
-	b.backoff = max(b.backoff, 0)
 	if b.backoffCap <= 0 {
 		b.backoffCap = defaultBackoffCap
 	}
@@ -79,7 +66,6 @@ func (b *backend) Info() backends.Info {
 		Name:             "local",
 		DefaultNamespace: b.namespace,
 		Capabilities: backends.Capabilities{
-			Executes:       true,
 			Parallelism:    true,
 			RestartInPlace: true,
 			Indexed:        true,
@@ -140,17 +126,22 @@ func toStatus(rec *jobRecord, atts []*attemptRecord) *backends.Status {
 	}
 	created := rec.Created
 	st.CreationTime = &created
+	var done []int32
 	for _, a := range atts {
+		if a.Index != nil && a.Phase == string(backends.Succeeded) {
+			done = append(done, *a.Index)
+		}
 		st.Attempts = append(st.Attempts, backends.Attempt{
 			Pod:        a.Pod,
 			Index:      a.Index,
 			Attempt:    a.Attempt,
-			Phase:      a.Phase,
+			Phase:      backends.Phase(a.Phase),
 			ExitCode:   a.ExitCode,
 			Reason:     a.Reason,
 			StartTime:  a.StartTime,
 			FinishTime: a.FinishTime,
 		})
 	}
+	st.CompletedIndexes = backends.FormatIndexes(done)
 	return st
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/backendtest"
 	"github.com/batchctl/batchctl/backends/local"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -41,7 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 func newBackend(dir string) backends.Backend {
-	b, err := local.New(config.Settings{Local: config.LocalSettings{StateDir: dir, Backoff: 10 * time.Millisecond}}, io.Discard)
+	b, err := local.Open(local.Options{StateDir: dir, Backoff: 10 * time.Millisecond}, io.Discard)
 	if err != nil {
 		panic(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/local"
-	"github.com/batchctl/batchctl/config"
 )
 
 // TestTTLZeroWhileRead: a job whose TTL of 0 has passed still gives the
@@ -177,7 +176,7 @@ func TestEnvWithoutBatchctlSettings(t *testing.T) {
 func TestBackoffZero(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	b, err := local.New(config.Settings{Local: config.LocalSettings{StateDir: t.TempDir()}}, io.Discard)
+	b, err := local.Open(local.Options{StateDir: t.TempDir()}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func (b *backend) startSupervisor(rec *jobRecord, lockf *os.File) error {
 	defer out.Close()
 	cmd := exec.Command(exe)
 	cmd.Dir = b.st.dir
-	cmd.Env = append(inheritedEnv(os.Environ()),
+	cmd.Env = append(inheritedEnv(os.Environ(), b.hiddenEnv),
 		superviseEnv+"="+strings.Join([]string{rec.UID, rec.Namespace, rec.Name, b.st.dir}, "|"))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = supervisorSysProcAttr()

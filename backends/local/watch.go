@@ -96,7 +96,7 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	}
 	var out []*backends.Status
 	for _, rec := range recs {
-		if (opts.AllNamespaces || rec.Namespace == ns) && opts.Selector.Matches(rec.Labels) {
+		if (opts.AllNamespaces || rec.Namespace == ns) && backends.Matches(opts.Selector, rec.Labels) {
 			out = append(out, toStatus(rec, nil))
 		}
 	}

@@ -4,56 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/remote"
 )
 
-// retryBudget is the stated retry budget for an unreachable or leaderless
-// Nomad: four tries over 1.75 s, then exit 3 naming the address. Watch and
-// Logs -f retry for as long as their context lasts instead.
-var retryBudget = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}
-
-func budget() time.Duration {
-	var d time.Duration
-	for _, r := range retryBudget {
-		d += r
-	}
-	return d
-}
-
-// call runs one API request within the retry budget and classifies its
-// error for op on ref.
+// call runs one API request within remote.Budget and classifies its error
+// for op on ref. Watch and Logs -f retry for as long as their context lasts
+// instead.
 func (b *backend) call(ctx context.Context, op string, ref backends.Ref, fn func(*api.Client) error) error {
 	c, err := b.api()
 	if err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		err = fn(c)
-		if err == nil || !transient(err) || attempt == len(retryBudget) || ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(retryBudget[attempt]):
-		}
-	}
-	return b.classify(ctx, op, ref, err)
+	return b.classify(ctx, op, ref, remote.Retry(ctx, transient, func(context.Context) error { return fn(c) }))
 }
 
 // transient errors may pass: the agent is restarting or electing a leader.
 func transient(err error) bool {
-	if isNetError(err) {
-		return true
+	if c := remote.Classify(err); c != remote.NoCause {
+		return c.Transient()
 	}
 	code, body := response(err)
 	switch {
@@ -65,13 +39,6 @@ func transient(err error) bool {
 			strings.Contains(body, "rpc error") || strings.Contains(body, "eof")
 	}
 	return false
-}
-
-func isNetError(err error) bool {
-	var ne net.Error
-	var ue *url.Error
-	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // response returns the HTTP status and body of an API error (0 if none).
@@ -114,21 +81,12 @@ func (b *backend) classify(ctx context.Context, op string, ref backends.Ref, err
 		e.Kind, e.Msg = backends.ErrInvalid, "Nomad rejected the request: "+body
 	case code != 0:
 		e.Msg = fmt.Sprintf("Nomad at %s answered %d: %s", b.cfg.Address, code, body)
-	case isNetError(err):
-		e.Msg = fmt.Sprintf("cannot reach Nomad at %s (gave up after %d attempts over %s): %v",
-			b.cfg.Address, len(retryBudget)+1, budget(), rootCause(err))
+	default:
+		if c := remote.Classify(err); c != remote.NoCause {
+			e.Msg = remote.Describe("Nomad at "+b.cfg.Address, c, err)
+		}
 	}
 	return e
-}
-
-// rootCause strips url.Error's "Get URL:" wrapping, which repeats the
-// address and the query.
-func rootCause(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 func notFound(op string, ref backends.Ref) error {

@@ -30,7 +30,7 @@ func fakeNomad(t *testing.T, status int, body string) (addr string, requests *at
 
 func backendFor(t *testing.T, addr, token string) backends.Backend {
 	t.Helper()
-	b, err := nomad.New(config.Settings{Nomad: config.NomadSettings{Addr: addr, Token: config.Secret(token)}}, io.Discard)
+	b, err := nomad.Open(nomad.Options{Addr: addr, Token: config.Secret(token)}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

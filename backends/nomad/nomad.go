@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -50,36 +49,35 @@ type backend struct {
 	clientErr error
 }
 
-// New returns the Nomad backend. It makes no request and reads no file: the
+// Open returns the Nomad backend. It makes no request and reads no file: the
 // client (and its TLS files) is set up by the first call that needs it, so
 // `render --backend nomad` works offline.
-func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
+func Open(o Options, stderr io.Writer) (backends.Backend, error) {
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	cfg := api.DefaultConfig() // NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, ... as the CLI
-	n := s.Nomad
+	cfg := api.DefaultConfig() // what the settings leave empty, as the CLI
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
 		}
 	}
-	set(&cfg.Address, n.Addr)
-	set(&cfg.SecretID, string(n.Token))
-	set(&cfg.Region, n.Region)
-	set(&cfg.Namespace, n.Namespace)
-	set(&cfg.TLSConfig.CACert, n.CACert)
-	set(&cfg.TLSConfig.ClientCert, n.ClientCert)
-	set(&cfg.TLSConfig.ClientKey, n.ClientKey)
-	if n.SkipVerify {
+	set(&cfg.Address, o.Addr)
+	set(&cfg.SecretID, string(o.Token))
+	set(&cfg.Region, o.Region)
+	set(&cfg.Namespace, o.Namespace)
+	set(&cfg.TLSConfig.CACert, o.CACert)
+	set(&cfg.TLSConfig.ClientCert, o.ClientCert)
+	set(&cfg.TLSConfig.ClientKey, o.ClientKey)
+	if o.SkipVerify {
 		cfg.TLSConfig.Insecure = true
 	}
-	set(&cfg.Namespace, s.Namespace) // -n wins over every other source
+	set(&cfg.Namespace, o.JobNamespace) // -n wins over every other source
 	ns := cfg.Namespace
 	if ns == "" {
 		ns = api.DefaultNamespace
 	}
-	driver := n.Driver
+	driver := o.Driver
 	switch driver {
 	case "":
 		driver = driverRawExec
@@ -88,22 +86,15 @@ func New(s config.Settings, stderr io.Writer) (backends.Backend, error) {
 		return nil, fmt.Errorf("nomad.driver %q: want %s, %s or %s", driver, driverRawExec, driverExec, driverDocker)
 	}
 	b := &backend{cfg: cfg, namespace: ns, driver: driver, stderr: stderr}
-	b.backoff, b.maxDelay = retryDelays(s)
+	b.backoff, b.maxDelay = o.Backoff, o.BackoffCap
+	if b.backoff <= 0 {
+		b.backoff = 10 * time.Second
+	}
+	if b.maxDelay <= 0 {
+		b.maxDelay = 10 * time.Minute
+	}
+	b.maxDelay = max(b.backoff, b.maxDelay)
 	return b, nil
-}
-
-// retryDelays takes the retry delay from local.backoff and local.backoff-cap
-// (defaults 10 s and 10 min, the Job controller's), the only backoff settings
-// batchctl has; a nomad.backoff key would be the better home.
-func retryDelays(s config.Settings) (first, ceiling time.Duration) {
-	first, ceiling = s.Nomad.Backoff, s.Nomad.BackoffCap
-	if first <= 0 {
-		first = 10 * time.Second
-	}
-	if ceiling <= 0 {
-		ceiling = 10 * time.Minute
-	}
-	return first, max(first, ceiling)
 }
 
 func (b *backend) Info() backends.Info {
@@ -112,7 +103,6 @@ func (b *backend) Info() backends.Info {
 		DefaultNamespace: b.namespace,
 		NativeFormat:     "json",
 		Capabilities: backends.Capabilities{
-			Executes:       true,
 			Parallelism:    false, // Nomad starts every allocation of a group at once
 			RestartInPlace: true,
 			Indexed:        true,

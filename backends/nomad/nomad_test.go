@@ -13,7 +13,6 @@ import (
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/backendtest"
 	"github.com/batchctl/batchctl/backends/nomad"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/e2e/nomadagent"
 )
 
@@ -87,9 +86,7 @@ var (
 // (Nomad raises reschedule delays to 5 s).
 func newBackend(t *testing.T, addr string) backends.Backend {
 	t.Helper()
-	b, err := nomad.New(config.Settings{
-		Nomad: config.NomadSettings{Addr: addr, Driver: "raw_exec", Backoff: 10 * time.Millisecond, BackoffCap: 10 * time.Millisecond},
-	}, io.Discard)
+	b, err := nomad.Open(nomad.Options{Addr: addr, Driver: "raw_exec", Backoff: 10 * time.Millisecond, BackoffCap: 10 * time.Millisecond}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

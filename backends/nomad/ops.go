@@ -7,10 +7,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
@@ -132,28 +132,25 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	}
 	var refs []backends.Ref
 	for _, j := range stubs {
-		if j.Type == api.JobTypeBatch && j.ParentID == "" && managed(j.Meta) && opts.Selector.Matches(labelsOf(j.Meta)) {
+		if j.Type == api.JobTypeBatch && j.ParentID == "" && managed(j.Meta) && backends.Matches(opts.Selector, labelsOf(j.Meta)) {
 			refs = append(refs, backends.Ref{Name: j.ID, Namespace: j.Namespace})
 		}
 	}
 	out := make([]*backends.Status, len(refs))
 	errs := make([]error, len(refs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	var g errgroup.Group
+	g.SetLimit(4) // a few at once: Nomad has no bulk status
 	for i, ref := range refs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			st, err := b.Status(ctx, ref)
 			if err == nil {
 				st.Attempts = nil
 			}
 			out[i], errs[i] = st, err
-		}()
+			return nil // a job deleted meanwhile is not an error; sorted below
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	var found []*backends.Status
 	for i, st := range out {
 		switch {

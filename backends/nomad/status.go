@@ -103,6 +103,7 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 	groups := byIndex(allocs, deref(tg.Name))
 	var (
 		started        bool
+		done           []int32 // indexes that succeeded
 		exhausted      *indexed
 		exhaustedAt    time.Time
 		completionTime time.Time
@@ -125,6 +126,7 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 			case api.AllocClientStatusComplete:
 				if a.DesiredStatus == api.AllocDesiredStatusRun {
 					st.Succeeded++
+					done = append(done, g.index)
 					if f := atts[len(atts)-1].FinishTime; f != nil && f.After(completionTime) {
 						completionTime = *f
 					} else if f == nil {
@@ -146,6 +148,9 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 		}
 	}
 
+	if st.CompletionMode == string(jobspec.Indexed) {
+		st.CompletedIndexes = backends.FormatIndexes(done)
+	}
 	before := func(t time.Time) bool { return deadline == nil || !t.After(*deadline) }
 	switch {
 	case st.Succeeded >= st.Completions && before(completionTime):

@@ -13,7 +13,6 @@ import (
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/nomad"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -24,9 +23,7 @@ func render(t *testing.T, driver, manifest string) (*api.Job, []string, error) {
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, manifest)
 	}
-	b, err := nomad.New(config.Settings{
-		Nomad: config.NomadSettings{Addr: "http://127.0.0.1:1", Driver: driver, Backoff: 10 * time.Second, BackoffCap: time.Minute},
-	}, io.Discard)
+	b, err := nomad.Open(nomad.Options{Addr: "http://127.0.0.1:1", Driver: driver, Backoff: 10 * time.Second, BackoffCap: time.Minute}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,23 +4,30 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/all"
 )
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+func newApp(reg *backends.Registry, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:  "batchctl",
 		Usage: "run one Kubernetes Job manifest on this machine, Kubernetes or Nomad",
-		Description: "batchctl submits a batch/v1 Job manifest to a backend (local, k8s, nomad), waits for it,\n" +
-			"streams its logs and reports one normalized status: succeeded, failed and active counts and a phase.\n\n" +
-			"Settings come from built-in defaults, $XDG_CONFIG_HOME/batchctl/config.yaml (or --config),\n" +
-			"BATCHCTL_* environment variables and flags, later winning; see `batchctl config view`.",
+		Description: "batchctl submits a batch/v1 Job manifest to a backend, waits for it, streams its logs\n" +
+			"and reports one normalized status: succeeded, failed and active counts and a phase.\n\n" +
+			"BACKENDS:\n" + backendList(reg) + "\n" +
+			"Settings come from $XDG_CONFIG_HOME/batchctl/config.yaml (or --config), BATCHCTL_* environment\n" +
+			"variables and flags, later winning, else the platforms' own conventions (NOMAD_ADDR, KUBECONFIG)\n" +
+			"and built-in defaults; `batchctl config view` shows each with its source.",
 		Version:                version,
 		HideVersion:            true,
 		EnableBashCompletion:   true,
 		UseShortOptionHandling: true,
+		Metadata:               map[string]any{registryKey: reg},
 		Reader:                 stdin,
 		Writer:                 stdout,
 		ErrWriter:              stderr,
@@ -33,6 +40,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			describeCommand(),
 			listCommand(),
 			deleteCommand(),
+			suspendCommand(),
+			resumeCommand(),
 			renderCommand(),
 			validateCommand(),
 			configCommand(),
@@ -45,27 +54,47 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			return cli.Exit("batchctl: "+err.Error(), exitUsage)
 		},
 	}
-	setupCommands(app.Commands, app.OnUsageError)
+	setupCommands(app.Commands, app.OnUsageError, settingFlags(reg))
 	return app
 }
 
+// backendList is the help text's list of backends, from the registry.
+func backendList(reg *backends.Registry) string {
+	var b strings.Builder
+	for _, name := range reg.Names() {
+		fmt.Fprintf(&b, "   %-8s %s\n", name, reg.Lookup(name).Usage)
+	}
+	return b.String()
+}
+
 // setupCommands gives every command the exit-code help and the app's usage
-// error handler: urfave only consults the command's own, and without one it
-// prints the whole help to stdout, where pipelines would read it as output.
-func setupCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc) {
+// error handler (urfave only consults the command's own, and without one it
+// prints the whole help to stdout, where pipelines would read it as output),
+// and every command that talks to a backend (it has --context) the flags of
+// the registry's settings.
+func setupCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc, setting []cli.Flag) {
 	for _, cmd := range cmds {
 		cmd.OnUsageError = onUsage
+		if slices.ContainsFunc(cmd.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), "context") }) {
+			cmd.Flags = append(slices.Clone(setting), cmd.Flags...)
+		}
 		if len(cmd.Subcommands) > 0 {
-			setupCommands(cmd.Subcommands, onUsage)
+			setupCommands(cmd.Subcommands, onUsage, setting)
 		} else if cmd.CustomHelpTemplate == "" {
 			cmd.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
 		}
 	}
 }
 
-// run executes one batchctl invocation and returns its exit code.
+// run executes one batchctl invocation over the shipped backends and
+// returns its exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
+	return runWith(ctx, all.Registry(), args, stdin, stdout, stderr)
+}
+
+// runWith is run over any registry.
+func runWith(ctx context.Context, reg *backends.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(reg, stdin, stdout, stderr)
 	unknown := ""
 	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
 	err := app.RunContext(ctx, permuteArgs(app, args))

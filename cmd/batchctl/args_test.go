@@ -5,10 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/batchctl/batchctl/backends/all"
 )
 
 func TestPermuteArgsMovesFlagsBeforePositionals(t *testing.T) {
-	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
+	app := newApp(all.Registry(), strings.NewReader(""), io.Discard, io.Discard)
 	for _, tc := range []struct{ in, want string }{
 		{"batchctl submit job.yaml --backend k8s", "batchctl submit --backend k8s job.yaml"},
 		{"batchctl submit job.yaml -q --wait", "batchctl submit -q --wait job.yaml"},

@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/config"
 )
 
 func configCommand() *cli.Command {
@@ -14,8 +16,9 @@ func configCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "view",
 			Usage: "show every setting in force and where it came from (secrets redacted)",
-			Description: "Layers, later winning: built-in defaults, the config file, the selected context,\n" +
-				"BATCHCTL_* environment variables, command-line flags.",
+			Description: "Layers, later winning: the config file, the selected context, BATCHCTL_* environment\n" +
+				"variables, command-line flags. A setting none of them sets comes from the platform's own\n" +
+				"convention (NOMAD_ADDR, KUBECONFIG and its current-context, XDG_STATE_HOME), else its default.",
 			Flags: append(connectionFlags(), outputFlag("table, json, yaml (default table)")),
 			Action: action(func(c *cli.Context) error {
 				format := c.String("output")
@@ -25,25 +28,22 @@ func configCommand() *cli.Command {
 				if err := checkOutput(format, outTable, outJSON, outYAML); err != nil {
 					return err
 				}
-				res, err := loadSettings(c)
+				s, err := loadSettings(c)
 				if err != nil {
-					return usageError{err.Error()}
+					return err
 				}
-				values := res.Values
+				values := s.Values()
 				for i := range values {
 					if values[i].Secret && values[i].Value != "" {
-						values[i].Value = "<redacted>"
-					}
-					if values[i].Source == "" {
-						values[i].Source = "unset"
+						values[i].Value = config.Redacted
 					}
 				}
 				view := struct {
-					File          string `json:"file"`
-					Context       string `json:"context"`
-					ContextSource string `json:"contextSource,omitempty"`
-					Values        any    `json:"values"`
-				}{res.File, res.Settings.Context, res.ContextSource, values}
+					File          string         `json:"file"`
+					Context       string         `json:"context"`
+					ContextSource string         `json:"contextSource,omitempty"`
+					Values        []config.Value `json:"values"`
+				}{s.File, s.Context, s.ContextSource, values}
 				switch format {
 				case outJSON:
 					return writeJSON(c.App.Writer, view)
@@ -51,11 +51,11 @@ func configCommand() *cli.Command {
 					return writeYAML(c.App.Writer, view)
 				}
 				w := c.App.Writer
-				ctx := orDash(res.Settings.Context)
-				if res.ContextSource != "" {
-					ctx += " (from " + res.ContextSource + ")"
+				ctx := orDash(s.Context)
+				if s.ContextSource != "" {
+					ctx += " (from " + s.ContextSource + ")"
 				}
-				fmt.Fprintf(w, "file:    %s\ncontext: %s\n\n", orDash(res.File), ctx)
+				fmt.Fprintf(w, "file:    %s\ncontext: %s\n\n", orDash(s.File), ctx)
 				tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 				fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
 				for _, v := range values {

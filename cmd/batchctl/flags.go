@@ -9,31 +9,50 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/backends/all"
 	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
-// settingFlags maps flags to config keys: a flag the user set becomes the
-// top configuration layer. Flags read no environment variables themselves —
-// config.Load owns BATCHCTL_*, so there is one env mechanism, not two.
-var settingFlags = map[string]string{
-	"backend":      "backend",
-	"namespace":    "namespace",
-	"kubeconfig":   "k8s.kubeconfig",
-	"kube-context": "k8s.context",
+// settings are the resolved configuration a command runs with.
+type settings struct {
+	Namespace string // -n or the context's; "" lets the backend choose
+	*config.Resolved
 }
 
-// connectionFlags are accepted by every command that talks to a backend.
+// registryKey holds the app's backend registry in cli.App.Metadata, so a
+// test can run the CLI over a registry holding a backend of its own.
+const registryKey = "registry"
+
+func registryOf(c *cli.Context) *backends.Registry {
+	return c.App.Metadata[registryKey].(*backends.Registry)
+}
+
+// connectionFlags are accepted by every command that talks to a backend;
+// setupCommands adds one flag per setting that declares one (--backend,
+// --namespace, --kubeconfig, ...), from the registry.
 func connectionFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "backend: local, k8s or nomad (default from config, else local)"},
-		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace"},
 		&cli.StringFlag{Name: "context", Usage: "batchctl config context to use"},
 		&cli.StringFlag{Name: "config", Usage: "config file (default $XDG_CONFIG_HOME/batchctl/config.yaml)"},
-		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for the k8s backend"},
-		&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context for the k8s backend"},
 	}
+}
+
+// settingFlags are the flags the registry's settings declare. Flags read no
+// environment variables themselves: config.Load owns BATCHCTL_*, so there
+// is one env mechanism, not two.
+func settingFlags(reg *backends.Registry) []cli.Flag {
+	var out []cli.Flag
+	for _, s := range reg.Settings() {
+		if s.Flag == "" {
+			continue
+		}
+		f := &cli.StringFlag{Name: s.Flag, Usage: s.Help}
+		if s.Alias != "" {
+			f.Aliases = []string{s.Alias}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func outputFlag(usage string) cli.Flag {
@@ -44,46 +63,49 @@ func timeoutFlag() cli.Flag {
 	return &cli.DurationFlag{Name: "timeout", Usage: "give up waiting after this long (exit 5; the job keeps running); 0 waits forever"}
 }
 
-// loadSettings merges config layers with the flags set on c.
-func loadSettings(c *cli.Context) (*config.Resolved, error) {
+// loadSettings merges config layers with the setting flags set on c.
+func loadSettings(c *cli.Context) (settings, error) {
+	reg := registryOf(c)
 	flags := map[string]string{}
-	for flag, key := range settingFlags {
-		if c.IsSet(flag) {
-			flags[key] = c.String(flag)
+	for _, s := range reg.Settings() {
+		if s.Flag != "" && c.IsSet(s.Flag) {
+			flags[s.Key] = c.String(s.Flag)
 		}
 	}
 	res, err := config.Load(config.Options{
+		Settings:   reg.Settings(),
 		ConfigFile: c.String("config"),
 		Context:    c.String("context"),
 		Flags:      flags,
 	})
-	if err == nil {
-		for _, w := range res.Warnings {
-			fmt.Fprintln(c.App.ErrWriter, "batchctl: warning:", w)
-		}
+	if err != nil {
+		return settings{}, usageError{err.Error()}
 	}
-	return res, err
+	for _, w := range res.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "batchctl: warning:", w)
+	}
+	return settings{Namespace: res.String(backends.NamespaceKey), Resolved: res}, nil
 }
 
 // openBackend resolves settings and builds the backend they name.
-func openBackend(c *cli.Context) (backends.Backend, config.Settings, error) {
-	res, err := loadSettings(c)
+func openBackend(c *cli.Context) (backends.Backend, settings, error) {
+	s, err := loadSettings(c)
 	if err != nil {
-		return nil, config.Settings{}, usageError{err.Error()}
+		return nil, s, err
 	}
 	// An unknown backend name is a usage error (the registry says so with
 	// ErrInvalid); a backend that cannot start is a backend error.
-	b, err := all.Registry().New(res.Settings.Backend, res.Settings, c.App.ErrWriter)
+	b, err := registryOf(c).New(s.View, c.App.ErrWriter)
 	if err != nil {
-		return nil, res.Settings, err
+		return nil, s, err
 	}
-	return b, res.Settings, nil
+	return b, s, nil
 }
 
 // refFor names a job given on the command line: NAME, NAMESPACE/NAME, or
 // either behind "job/", so what -q and -o name print can be piped back in.
 // A namespace in the argument beats -n.
-func refFor(arg string, s config.Settings) backends.Ref {
+func refFor(arg string, s settings) backends.Ref {
 	arg = strings.TrimPrefix(arg, "job/")
 	if ns, name, ok := strings.Cut(arg, "/"); ok {
 		return backends.Ref{Name: name, Namespace: ns}
@@ -93,7 +115,7 @@ func refFor(arg string, s config.Settings) backends.Ref {
 
 // jobArg is how a job is printed for piping back into batchctl: its name,
 // qualified by its namespace when that is not the one in force.
-func jobArg(st *backends.Status, s config.Settings, info backends.Info) string {
+func jobArg(st *backends.Status, s settings, info backends.Info) string {
 	inForce := s.Namespace
 	if inForce == "" {
 		inForce = info.DefaultNamespace

@@ -15,14 +15,13 @@ import (
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/local"
-	"github.com/batchctl/batchctl/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/script files with the actual stdout/stderr of cmp commands")
 
 func TestMain(m *testing.M) {
 	local.MaybeSupervise()
-	testscript.Main(m, map[string]func(){"batchctl": main})
+	testscript.Main(m, map[string]func(){"batchctl": main, "testjob": testjobMain})
 }
 
 // TestScripts runs testdata/script/*.txtar, named by subcommand. Scenarios
@@ -94,7 +93,7 @@ func exitcodeCmd(ts *testscript.TestScript, neg bool, args []string) {
 // deleteLocalJobs stops whatever local jobs a script left, passed or failed,
 // so no supervisor outlives its test.
 func deleteLocalJobs(t *testing.T, stateDir string) {
-	b, err := local.New(config.Settings{Local: config.LocalSettings{StateDir: stateDir, Backoff: time.Millisecond}}, io.Discard)
+	b, err := local.Open(local.Options{StateDir: stateDir, Backoff: time.Millisecond}, io.Discard)
 	if err != nil {
 		return
 	}

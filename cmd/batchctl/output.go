@@ -13,7 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 )
 
 // Output formats accepted by -o.
@@ -77,7 +76,7 @@ type statusWriter struct {
 	name   func(*backends.Status) string
 }
 
-func newStatusWriter(c *cli.Context, format string, s config.Settings, info backends.Info) statusWriter {
+func newStatusWriter(c *cli.Context, format string, s settings, info backends.Info) statusWriter {
 	return statusWriter{w: c.App.Writer, format: format, name: func(st *backends.Status) string { return jobArg(st, s, info) }}
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/batchctl/batchctl/backends"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -114,7 +113,7 @@ func waitAndFollow(ctx context.Context, b backends.Backend, ref backends.Ref, c 
 
 // applyOverrides applies --name, --env and the namespace in force. A manifest
 // namespace that contradicts -n is refused, as kubectl does.
-func applyOverrides(c *cli.Context, job *jobspec.Job, s config.Settings) error {
+func applyOverrides(c *cli.Context, job *jobspec.Job, s settings) error {
 	o := jobspec.Overrides{Name: c.String("name")}
 	for _, kv := range c.StringSlice("env") {
 		k, v, ok := strings.Cut(kv, "=")

@@ -13,7 +13,6 @@ import (
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/local"
-	"github.com/batchctl/batchctl/config"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -37,7 +36,7 @@ func (b interruptOnFirstUpdate) Watch(ctx context.Context, ref backends.Ref, fn 
 }
 
 func TestInterruptedWaitLeavesJobRunning(t *testing.T) {
-	b, err := local.New(config.Settings{Local: config.LocalSettings{StateDir: t.TempDir(), Backoff: 10 * time.Millisecond}}, io.Discard)
+	b, err := local.Open(local.Options{StateDir: t.TempDir(), Backoff: 10 * time.Millisecond}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

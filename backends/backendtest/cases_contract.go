@@ -1,0 +1,120 @@
+package backendtest
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+// sortAttempts orders attempts by index, then attempt number: backends may
+// report them in any order.
+func sortAttempts(atts []backends.Attempt) {
+	sort.SliceStable(atts, func(i, j int) bool {
+		ii, ij := int32(-1), int32(-1)
+		if atts[i].Index != nil {
+			ii = *atts[i].Index
+		}
+		if atts[j].Index != nil {
+			ij = *atts[j].Index
+		}
+		if ii != ij {
+			return ii < ij
+		}
+		return atts[i].Attempt < atts[j].Attempt
+	})
+}
+
+// testRender holds Render to its contract: a native object, and a fidelity
+// report in field order that names every field the neutral model leaves out
+// (unless the platform is Kubernetes itself), without touching the platform.
+func testRender(e *env) {
+	s := jobSpec{name: jobName(e.t, ""), script: "true", extra: "" +
+		"        resources: {limits: {cpu: 500m, memory: 64Mi}}\n" +
+		"        ports: [{containerPort: 8080}]\n" +
+		"        securityContext: {runAsNonRoot: true}\n"}
+	job := s.parse(e.t)
+	r, err := e.b.Render(job)
+	if err != nil {
+		e.t.Fatalf("Render: %v", err)
+	}
+	if r.Native == nil || reflect.ValueOf(r.Native).IsZero() {
+		e.t.Errorf("Render gave no native object")
+	}
+	sorted := slices.Clone(r.Fidelity)
+	backends.SortFidelity(sorted)
+	if !reflect.DeepEqual(sorted, r.Fidelity) {
+		e.t.Errorf("fidelity report is not in field order:\n%v\nwant\n%v", r.Fidelity, sorted)
+	}
+	for _, f := range r.Fidelity {
+		if f.Field == "" || f.Message == "" {
+			e.t.Errorf("fidelity entry without field or message: %+v", f)
+		}
+		switch f.Level {
+		case backends.Note, backends.Emulated, backends.Approximated, backends.Unsupported:
+		default:
+			e.t.Errorf("fidelity entry %s has level %q", f.Field, f.Level)
+		}
+	}
+	if e.info.Capabilities.Native {
+		if len(r.Fidelity) > 0 {
+			e.t.Errorf("%s is Kubernetes itself but reports %v", e.info.Name, r.Fidelity)
+		}
+		return
+	}
+	if len(job.Unmodelled) == 0 {
+		e.t.Fatal("the test manifest should have fields the model leaves out")
+	}
+	for _, path := range job.Unmodelled {
+		named := slices.ContainsFunc(r.Fidelity, func(f backends.Fidelity) bool {
+			return f.Field == path || strings.HasPrefix(path, f.Field+".") || strings.HasPrefix(path, f.Field+"[")
+		})
+		if !named {
+			e.t.Errorf("fidelity report does not name %s, which %s cannot honour as written: %v", path, e.info.Name, r.Fidelity)
+		}
+	}
+	if _, err := e.b.Status(e.ctx, backends.Ref{Name: s.name, Namespace: e.opt.Namespace}); err == nil {
+		e.t.Errorf("Render created job %s", s.name)
+	}
+}
+
+// testSuspend: a job created suspended runs nothing until resumed; a running
+// job suspended stops its pods without counting them as failures.
+func testSuspend(e *env) {
+	e.need(e.info.Capabilities.Suspend, "spec.suspend, Suspend and Resume")
+	sp, ok := e.b.(backends.Suspender)
+	if !ok {
+		e.t.Fatalf("%s declares Capabilities.Suspend but is not a backends.Suspender", e.info.Name)
+	}
+	_, ref := e.submit(jobSpec{suspend: true, script: "echo ran", duration: "200ms"})
+	expect(e.t, e.status(ref), backends.Pending, backends.ReasonSuspended, 0, 0, 0)
+	if err := sp.Resume(e.ctx, ref); err != nil {
+		e.t.Fatalf("Resume: %v", err)
+	}
+	st, _ := e.finish(ref)
+	expect(e.t, st, backends.Succeeded, "", 0, 1, 0)
+
+	_, ref = e.submit(jobSpec{name: jobName(e.t, "running"), script: "echo started; sleep 2", duration: "2s"})
+	e.wait(ref, func(st *backends.Status) bool { return st.Active > 0 || st.Phase.Terminal() })
+	if err := sp.Suspend(e.ctx, ref); err != nil {
+		e.t.Fatalf("Suspend: %v", err)
+	}
+	seen := e.wait(ref, func(st *backends.Status) bool {
+		return st.Phase.Terminal() || (st.Reason == backends.ReasonSuspended && st.Active == 0)
+	})
+	expect(e.t, seen[len(seen)-1], backends.Pending, backends.ReasonSuspended, 0, 0, 0)
+	if err := sp.Suspend(e.ctx, ref); err != nil {
+		e.t.Errorf("Suspend of a suspended job: %v, want no-op", err)
+	}
+	if err := sp.Resume(e.ctx, ref); err != nil {
+		e.t.Fatalf("Resume: %v", err)
+	}
+	st, _ = e.finish(ref)
+	expect(e.t, st, backends.Succeeded, "", 0, 1, 0)
+	if err := sp.Suspend(e.ctx, ref); !errors.Is(err, backends.ErrInvalid) {
+		e.t.Errorf("Suspend of a finished job: %v, want invalid", err)
+	}
+}
