@@ -155,11 +155,18 @@ const (
 	Unsupported FidelityLevel = "unsupported"
 )
 
-// Fidelity is one entry of a backend's fidelity report.
+// Fidelity is one entry of a backend's fidelity report. The message says
+// what happens instead.
 type Fidelity struct {
 	Field   string        `json:"field"`
 	Level   FidelityLevel `json:"level"`
 	Message string        `json:"message"`
+	// Outcome: what happens instead can change the job's outcome (success
+	// against failure, or the reason) from what Kubernetes would report.
+	// Such a job is refused unless the user allows approximations
+	// (--allow-approximate); entries that change only timing or placement
+	// are warnings.
+	Outcome bool `json:"outcome,omitempty"`
 }
 
 // Refused reports whether --strict refuses a job with this entry.

@@ -2,12 +2,51 @@ package backends
 
 import (
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 )
+
+// placementOnly are the fields (dotted paths, [*] for any index) that only
+// say where or how soon a pod runs, or what others see of it: a backend
+// that ignores them still produces the outcome Kubernetes would.
+var placementOnly = []string{
+	"spec.template.spec.nodeSelector", "spec.template.spec.affinity", "spec.template.spec.tolerations",
+	"spec.template.spec.topologySpreadConstraints", "spec.template.spec.priorityClassName",
+	"spec.template.spec.priority", "spec.template.spec.preemptionPolicy", "spec.template.spec.schedulerName",
+	"spec.template.spec.nodeName", "spec.template.spec.schedulingGates", "spec.template.spec.imagePullSecrets",
+	"spec.template.spec.serviceAccountName", "spec.template.spec.serviceAccount",
+	"spec.template.spec.automountServiceAccountToken", "spec.template.spec.enableServiceLinks",
+	"spec.template.spec.dnsPolicy", "spec.template.spec.dnsConfig", "spec.template.spec.hostname",
+	"spec.template.spec.subdomain", "spec.template.spec.overhead", "spec.template.spec.readinessGates",
+	"spec.template.metadata", "spec.selector", "spec.manualSelector", "spec.managedBy",
+	"spec.template.spec.containers[*].ports", "spec.template.spec.containers[*].readinessProbe",
+	"spec.template.spec.containers[*].imagePullPolicy", "spec.template.spec.containers[*].terminationMessagePath",
+	"spec.template.spec.containers[*].terminationMessagePolicy", "spec.template.spec.containers[*].resources.requests",
+	"spec.template.spec.containers[*].resources.limits.cpu",
+	"spec.template.spec.initContainers[*].ports", "spec.template.spec.initContainers[*].imagePullPolicy",
+	"spec.template.spec.initContainers[*].terminationMessagePath",
+	"spec.template.spec.initContainers[*].terminationMessagePolicy",
+	"spec.template.spec.initContainers[*].resources.requests", "spec.template.spec.initContainers[*].resources.limits.cpu",
+}
+
+// PlacementOnly reports whether ignoring the field at path (as in
+// jobspec.Job.Unmodelled) changes only where or how soon pods run, never
+// the job's outcome.
+func PlacementOnly(path string) bool {
+	generic := indexRE.ReplaceAllString(path, "[*]")
+	for _, p := range placementOnly {
+		if generic == p || strings.HasPrefix(generic, p+".") || strings.HasPrefix(generic, p+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+var indexRE = regexp.MustCompile(`\[[0-9]+\]`)
 
 // SortFidelity orders a fidelity report as a Kubernetes Job declares its
 // fields, so every backend's report reads in the same order; entries for the

@@ -34,3 +34,21 @@ func TestIndexesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestPlacementOnly(t *testing.T) {
+	for path, want := range map[string]bool{
+		"spec.template.spec.nodeSelector":                        true,
+		"spec.template.spec.tolerations[2].key":                  true,
+		"spec.template.spec.containers[3].ports":                 true,
+		"spec.template.spec.containers[0].resources.limits.cpu":  true,
+		"spec.template.spec.containers[0].resources.limits":      false,
+		"spec.template.spec.containers[0].livenessProbe":         false,
+		"spec.template.spec.volumes":                             false,
+		"spec.template.spec.nodeSelectorX":                       false,
+		"spec.template.spec.containers[0].securityContext.runAs": false,
+	} {
+		if got := PlacementOnly(path); got != want {
+			t.Errorf("PlacementOnly(%s) = %v, want %v", path, got, want)
+		}
+	}
+}

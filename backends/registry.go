@@ -70,8 +70,9 @@ func (r *Registry) Names() []string {
 
 // Core setting keys, read by the CLI and by every backend.
 const (
-	BackendKey   = "backend"
-	NamespaceKey = "namespace"
+	BackendKey          = "backend"
+	NamespaceKey        = "namespace"
+	AllowApproximateKey = "allow-approximate"
 )
 
 // Settings lists every setting: the core ones, then each backend's, in
@@ -87,6 +88,8 @@ func (r *Registry) Settings() []config.Setting {
 			Help: "backend to run jobs on: " + strings.Join(names, ", ")},
 		{Key: NamespaceKey, Env: "BATCHCTL_NAMESPACE", Flag: "namespace", Alias: "n",
 			Help: "namespace; empty lets the backend choose"},
+		{Key: AllowApproximateKey, Env: "BATCHCTL_ALLOW_APPROXIMATE", Default: "false", Type: config.Bool,
+			Help: "run jobs even where a backend's approximation could change the outcome (flag --allow-approximate of submit)"},
 	}
 	for _, reg := range r.regs {
 		out = append(out, reg.Settings...)

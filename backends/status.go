@@ -41,16 +41,19 @@ type Status struct {
 	CompletionMode string `json:"completionMode,omitempty"`
 	// CompletedIndexes and FailedIndexes are an Indexed job's succeeded and
 	// failed indexes in Kubernetes' interval form ("1,3-5").
-	CompletedIndexes string            `json:"completedIndexes,omitempty"`
-	FailedIndexes    string            `json:"failedIndexes,omitempty"`
-	CreationTime     *time.Time        `json:"creationTime,omitempty"`
-	StartTime        *time.Time        `json:"startTime"`
-	CompletionTime   *time.Time        `json:"completionTime"`
-	Reason           string            `json:"reason"`
-	Message          string            `json:"message"`
-	Labels           map[string]string `json:"labels,omitempty"`
-	Attempts         []Attempt         `json:"attempts,omitempty"`
-	Events           []Event           `json:"events,omitempty"`
+	CompletedIndexes string     `json:"completedIndexes,omitempty"`
+	FailedIndexes    string     `json:"failedIndexes,omitempty"`
+	CreationTime     *time.Time `json:"creationTime,omitempty"`
+	StartTime        *time.Time `json:"startTime"`
+	CompletionTime   *time.Time `json:"completionTime"`
+	// NextRetry is when a pod or container held back by a backoff starts,
+	// while the job waits for it.
+	NextRetry *time.Time        `json:"nextRetry,omitempty"`
+	Reason    string            `json:"reason"`
+	Message   string            `json:"message"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Attempts  []Attempt         `json:"attempts,omitempty"`
+	Events    []Event           `json:"events,omitempty"`
 }
 
 // Attempt is one run of one pod: a new pod per failure under restartPolicy

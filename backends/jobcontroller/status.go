@@ -63,12 +63,30 @@ type Pod struct {
 
 // Status returns the current status; the slices are the caller's.
 func (m *Machine) Status() Status {
+	st := m.Summary()
+	st.Events = slices.Clone(m.events)
+	base := m.priorFailures()
+	pods := slices.Clone(m.pods)
+	slices.SortStableFunc(pods, func(a, b *pod) int { return cmp.Or(cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq)) })
+	for _, p := range pods {
+		st.Pods = append(st.Pods, Pod{
+			Name: p.name, Index: indexPtr(p.index), Phase: string(p.phase), Reason: p.reason, Message: p.message,
+			Restarts: p.restartCount(), Created: p.created, Deleted: p.deleted,
+		})
+		st.Attempts = append(st.Attempts, p.attempts(base[p])...)
+	}
+	return st
+}
+
+// Summary is Status without Attempts, Events and Pods: cheap enough for a
+// driver to take after every change of a job with thousands of pods (see
+// PodAttempts and EventsSince for the rest, piece by piece).
+func (m *Machine) Summary() Status {
 	st := Status{
 		Active: m.active, Succeeded: m.succeeded, Failed: m.failed, Terminating: m.terminating,
 		CompletedIndexes: m.completed.String(),
 		StartTime:        clone(m.startTime), CompletionTime: clone(m.completionTime),
 		Conditions: slices.Clone(m.conditions),
-		Events:     slices.Clone(m.events),
 	}
 	for i := range st.Conditions {
 		st.Conditions[i] = *st.Conditions[i].DeepCopy()
@@ -79,24 +97,50 @@ func (m *Machine) Status() Status {
 	}
 	st.Phase, st.Reason, st.Message = m.phase()
 	st.NextRetry = m.nextRetry()
-	base := m.priorFailures()
-	pods := slices.Clone(m.pods)
-	slices.SortStableFunc(pods, func(a, b *pod) int { return cmp.Or(cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq)) })
-	for _, p := range pods {
-		st.Pods = append(st.Pods, Pod{
-			Name: p.name, Index: indexPtr(p.index), Phase: string(p.phase), Reason: p.reason, Message: p.message,
-			Restarts: p.restartCount(), Created: p.created, Deleted: p.deleted,
-		})
-		for i, r := range p.runs {
-			a := backends.Attempt{Pod: p.name, Index: indexPtr(p.index), Attempt: base[p] + int32(i), Phase: backends.Phase(r.phase),
-				ExitCode: clone(r.code), Reason: r.reason, StartTime: clone(&r.start)}
-			if r.finished {
-				a.FinishTime = clone(&r.end)
-			}
-			st.Attempts = append(st.Attempts, a)
+	return st
+}
+
+// PodAttempts are one pod's attempts, its runs in order (nil for a pod the
+// machine does not know), numbered as Status numbers them now. The number
+// of a pod's first run can change later, when an earlier failed pod of its
+// index is deleted: a driver keeping attempts keys them by pod and run.
+func (m *Machine) PodAttempts(name string) []backends.Attempt {
+	p := m.byName[name]
+	if p == nil {
+		return nil
+	}
+	var base int32
+	for _, q := range m.pods { // creation order
+		if q == p {
+			break
+		}
+		if q.index == p.index && q.phase == corev1.PodFailed && !q.deleted {
+			base++
 		}
 	}
-	return st
+	return p.attempts(base)
+}
+
+// EventsSince returns the events recorded after the first n, oldest first.
+func (m *Machine) EventsSince(n int) []backends.Event {
+	if n >= len(m.events) {
+		return nil
+	}
+	return slices.Clone(m.events[max(n, 0):])
+}
+
+// attempts are p's runs numbered from base.
+func (p *pod) attempts(base int32) []backends.Attempt {
+	out := make([]backends.Attempt, 0, len(p.runs))
+	for i, r := range p.runs {
+		a := backends.Attempt{Pod: p.name, Index: indexPtr(p.index), Attempt: base + int32(i), Phase: backends.Phase(r.phase),
+			ExitCode: clone(r.code), Reason: r.reason, StartTime: clone(&r.start)}
+		if r.finished {
+			a.FinishTime = clone(&r.end)
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // phase is the k8s backend's toStatus reading of the job.
@@ -171,14 +215,26 @@ func (m *Machine) nextRetry() *time.Time {
 // and UID, which the driver knows.
 func (m *Machine) Normalized() backends.Status {
 	st := m.Status()
+	out := m.normalized(st)
+	out.Attempts, out.Events = st.Attempts, st.Events
+	return out
+}
+
+// NormalizedSummary is Normalized without Attempts and Events (see Summary).
+func (m *Machine) NormalizedSummary() backends.Status { return m.normalized(m.Summary()) }
+
+func (m *Machine) normalized(st Status) backends.Status {
 	s := &m.job.Spec
 	out := backends.Status{
 		Name: m.name, Namespace: m.job.Namespace, Phase: st.Phase,
 		Active: st.Active, Succeeded: st.Succeeded, Failed: st.Failed,
 		Completions: 1, Parallelism: *s.Parallelism, CompletionMode: string(*s.CompletionMode),
-		CreationTime: clone(&m.created), StartTime: st.StartTime, CompletionTime: st.CompletionTime,
-		Reason: st.Reason, Message: st.Message, Labels: m.job.Labels,
-		Attempts: st.Attempts, Events: st.Events,
+		CompletedIndexes: st.CompletedIndexes,
+		CreationTime:     clone(&m.created), StartTime: st.StartTime, CompletionTime: st.CompletionTime,
+		Reason: st.Reason, Message: st.Message, Labels: m.job.Labels, NextRetry: st.NextRetry,
+	}
+	if st.FailedIndexes != nil {
+		out.FailedIndexes = *st.FailedIndexes
 	}
 	if s.Completions != nil {
 		out.Completions = *s.Completions

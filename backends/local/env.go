@@ -2,53 +2,29 @@ package local
 
 import (
 	"fmt"
+	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/batchctl/batchctl/jobspec"
 )
 
-// containerEnv is a container's environment and argv, worked out once: the
-// environment batchctl ran in (but batchctl's own settings), then the
-// manifest's env (later entries win), then JOB_COMPLETION_INDEX for Indexed
-// jobs, as the Job controller adds it.
-type containerEnv struct {
-	env  []string
-	pos  map[string]int    // position in env by name
-	vars map[string]string // the manifest's env, for $(VAR) in argv
-	argv []string
-	path string
-	err  error // argv[0] not found
-	c    *ContainerPlan
-}
-
 const indexEnv = "JOB_COMPLETION_INDEX"
 
-func (s *supervisor) containerEnv(c *ContainerPlan) *containerEnv {
-	if ce := s.envs[c]; ce != nil {
-		return ce
-	}
-	ce := &containerEnv{pos: map[string]int{}, vars: map[string]string{}, c: c}
-	// The supervisor's environment was filtered when Submit started it.
-	for _, kv := range inheritedEnv(os.Environ(), nil) {
-		name, _, _ := strings.Cut(kv, "=")
-		ce.set(name, kv)
-	}
-	for _, e := range c.Env {
-		// Kubernetes expands references to the entries defined before.
-		v := jobspec.ExpandRefs(e.Value, ce.lookup)
-		ce.vars[e.Name] = v
-		ce.set(e.Name, e.Name+"="+v)
-	}
-	ce.argv = ce.expandArgv(ce.lookup)
-	ce.path, ce.err = lookPath(ce.argv[0], ce.getenv("PATH"))
-	s.envs[c] = ce
-	return ce
+// podInfo is what a pod's Downward API (env[].valueFrom.fieldRef) reads.
+type podInfo struct {
+	name, namespace, uid string
+	labels, annotations  map[string]string
+	nodeName, hostIP     string
+	serviceAccount       string
 }
 
 // inheritedEnv is env without batchctl's own variables (BATCHCTL_*, which
@@ -68,70 +44,236 @@ func inheritedEnv(env, hidden []string) []string {
 	return out
 }
 
-func (ce *containerEnv) set(name, kv string) {
-	if i, ok := ce.pos[name]; ok {
-		ce.env[i] = kv
-		return
-	}
-	ce.pos[name] = len(ce.env)
-	ce.env = append(ce.env, kv)
+// envBuilder is a container's environment as it is assembled: the
+// environment batchctl ran in (filtered when Submit started the
+// supervisor), then the manifest's env in order, then
+// JOB_COMPLETION_INDEX unless the manifest sets it.
+type envBuilder struct {
+	env  []string
+	pos  map[string]int    // position in env by name
+	vars map[string]string // the container's own variables, for $(VAR)
 }
 
-func (ce *containerEnv) lookup(name string) (string, bool) {
-	v, ok := ce.vars[name]
+func newEnvBuilder(base []string) *envBuilder {
+	b := &envBuilder{env: make([]string, 0, len(base)+8), pos: make(map[string]int, len(base)+8), vars: map[string]string{}}
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		b.setRaw(name, kv)
+	}
+	return b
+}
+
+func (b *envBuilder) setRaw(name, kv string) {
+	if i, ok := b.pos[name]; ok {
+		b.env[i] = kv
+		return
+	}
+	b.pos[name] = len(b.env)
+	b.env = append(b.env, kv)
+}
+
+func (b *envBuilder) set(name, value string) {
+	b.vars[name] = value
+	b.setRaw(name, name+"="+value)
+}
+
+func (b *envBuilder) lookup(name string) (string, bool) {
+	v, ok := b.vars[name]
 	return v, ok
 }
 
-func (ce *containerEnv) getenv(name string) string {
-	if i, ok := ce.pos[name]; ok {
-		_, v, _ := strings.Cut(ce.env[i], "=")
+func (b *envBuilder) getenv(name string) string {
+	if i, ok := b.pos[name]; ok {
+		_, v, _ := strings.Cut(b.env[i], "=")
 		return v
 	}
 	return ""
 }
 
-func (ce *containerEnv) expandArgv(lookup func(string) (string, bool)) []string {
-	argv := make([]string, len(ce.c.Argv))
-	for i, a := range ce.c.Argv {
-		argv[i] = jobspec.ExpandRefs(a, lookup)
+// containerSpec works out one run of container c of pod p: its
+// environment (the Downward API read from the pod) and argv ($(VAR)
+// expanded as Kubernetes does).
+func (s *supervisor) containerSpec(p *podRun, c *ContainerPlan, init bool, restart int32) *containerSpec {
+	b := newEnvBuilder(s.baseEnv)
+	info := s.podInfo(p)
+	for _, e := range c.Env {
+		switch {
+		case e.From == nil:
+			// Kubernetes expands references to the entries defined before.
+			b.set(e.Name, jobspec.ExpandRefs(e.Value, b.lookup))
+		case e.From.FieldPath != "":
+			b.set(e.Name, info.field(e.From.FieldPath))
+		default:
+			b.set(e.Name, s.resourceValue(c, e.From))
+		}
 	}
-	return argv
+	if p.index != nil {
+		if _, set := b.vars[indexEnv]; !set { // the manifest's own value wins, as in Kubernetes
+			b.set(indexEnv, strconv.Itoa(int(*p.index)))
+		}
+	}
+	argv := make([]string, len(c.Argv))
+	for i, a := range c.Argv {
+		argv[i] = jobspec.ExpandRefs(a, b.lookup)
+	}
+	cs := &containerSpec{plan: c, init: init, restart: restart, env: b.env, argv: argv}
+	cs.path, cs.pathErr = lookPath(argv[0], b.getenv("PATH"))
+	return cs
 }
 
-// resolve returns env, argv and executable for a pod with completion index
-// index (-1: NonIndexed).
-func (ce *containerEnv) resolve(index int32) (env, argv []string, path string, err error) {
-	if index < 0 {
-		return ce.env, ce.argv, ce.path, ce.err
+// podInfo is what Kubernetes would have put in pod p: the Job controller's
+// labels and annotations over the template's.
+func (s *supervisor) podInfo(p *podRun) podInfo {
+	tpl := s.rec.Manifest.Spec.Template
+	info := podInfo{
+		name: p.name, namespace: s.rec.Namespace, uid: p.uid,
+		labels: map[string]string{}, annotations: map[string]string{},
+		nodeName: s.host.name, hostIP: s.host.ip, serviceAccount: tpl.Spec.ServiceAccountName,
 	}
-	idx := strconv.Itoa(int(index))
-	if _, set := ce.vars[indexEnv]; set {
-		return ce.env, ce.argv, ce.path, ce.err // the manifest's own value wins, as in Kubernetes
+	if info.serviceAccount == "" {
+		info.serviceAccount = "default"
 	}
-	env = append(make([]string, 0, len(ce.env)+1), ce.env...)
-	kv := indexEnv + "=" + idx
-	if i, ok := ce.pos[indexEnv]; ok {
-		env[i] = kv
-	} else {
-		env = append(env, kv)
+	for k, v := range tpl.Labels {
+		info.labels[k] = v
 	}
-	argv = ce.expandArgv(func(name string) (string, bool) {
-		if name == indexEnv {
-			return idx, true
+	for k, v := range tpl.Annotations {
+		info.annotations[k] = v
+	}
+	for _, k := range []string{"batch.kubernetes.io/controller-uid", "controller-uid"} {
+		info.labels[k] = s.uid
+	}
+	for _, k := range []string{"batch.kubernetes.io/job-name", "job-name"} {
+		info.labels[k] = s.rec.Name
+	}
+	if p.index != nil {
+		idx := strconv.Itoa(int(*p.index))
+		info.labels["batch.kubernetes.io/job-completion-index"] = idx
+		info.annotations["batch.kubernetes.io/job-completion-index"] = idx
+	}
+	return info
+}
+
+// fieldPathSupported: the fieldRef paths Kubernetes allows in env.
+func fieldPathSupported(path string) bool {
+	switch path {
+	case "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName",
+		"status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs":
+		return true
+	}
+	_, _, ok := mapField(path)
+	return ok
+}
+
+// mapField splits metadata.labels['k'] and metadata.annotations['k'].
+func mapField(path string) (which, key string, ok bool) {
+	for _, w := range []string{"metadata.labels", "metadata.annotations"} {
+		if rest, found := strings.CutPrefix(path, w+"['"); found && strings.HasSuffix(rest, "']") {
+			return w, strings.TrimSuffix(rest, "']"), true
 		}
-		return ce.lookup(name)
-	})
-	path, err = ce.path, ce.err
-	if argv[0] != ce.argv[0] {
-		path, err = lookPath(argv[0], ce.getenv("PATH"))
 	}
-	return env, argv, path, err
+	return "", "", false
+}
+
+// field reads a fieldRef as the kubelet would. The pod shares this
+// machine's network: its IP is the host's.
+func (i podInfo) field(path string) string {
+	switch path {
+	case "metadata.name":
+		return i.name
+	case "metadata.namespace":
+		return i.namespace
+	case "metadata.uid":
+		return i.uid
+	case "spec.nodeName":
+		return i.nodeName
+	case "spec.serviceAccountName":
+		return i.serviceAccount
+	case "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs":
+		return i.hostIP
+	}
+	which, key, _ := mapField(path)
+	if which == "metadata.labels" {
+		return i.labels[key]
+	}
+	return i.annotations[key]
+}
+
+// resourceValue reads a resourceFieldRef as the kubelet does
+// (pkg/api/v1/resource ExtractContainerResourceValue): a limit the
+// container does not set is the node's capacity, a request defaults to the
+// limit; the value is rounded up in units of the divisor.
+func (s *supervisor) resourceValue(c *ContainerPlan, from *EnvSource) string {
+	target := c
+	if from.Container != "" {
+		for _, cs := range [][]ContainerPlan{s.rec.Plan.InitContainers, s.rec.Plan.Containers} {
+			for i := range cs {
+				if cs[i].Name == from.Container {
+					target = &cs[i]
+				}
+			}
+		}
+	}
+	kind, name, _ := strings.Cut(from.Resource, ".")
+	value := ""
+	switch kind {
+	case "limits":
+		value = target.Limits[name]
+	case "requests":
+		if value = target.Requests[name]; value == "" {
+			value = target.Limits[name]
+		}
+	}
+	q, err := resource.ParseQuantity(value)
+	if value == "" || err != nil {
+		if kind == "requests" {
+			return "0"
+		}
+		q = nodeCapacity(name)
+	}
+	divisor := resource.MustParse("1")
+	if from.Divisor != "" {
+		if d, err := resource.ParseQuantity(from.Divisor); err == nil && !d.IsZero() {
+			divisor = d
+		}
+	}
+	if name == "cpu" {
+		return strconv.FormatInt(int64(math.Ceil(float64(q.MilliValue())/float64(divisor.MilliValue()))), 10)
+	}
+	return strconv.FormatInt(int64(math.Ceil(float64(q.Value())/float64(divisor.Value()))), 10)
+}
+
+// nodeCapacity is what this machine has of a resource.
+func nodeCapacity(name string) resource.Quantity {
+	switch name {
+	case "cpu":
+		return *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI)
+	case "memory":
+		return *resource.NewQuantity(totalMemory(), resource.BinarySI)
+	}
+	return *resource.NewQuantity(0, resource.DecimalSI)
+}
+
+// host is this machine as a node: its name and address.
+type host struct{ name, ip string }
+
+func thisHost() host {
+	h := host{ip: "127.0.0.1"}
+	h.name, _ = os.Hostname()
+	// The address of the interface a packet to the outside would leave by;
+	// nothing is sent.
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil {
+		if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+			h.ip = a.IP.String()
+		}
+		c.Close()
+	}
+	return h
 }
 
 // lookPath finds file in the container's PATH; a name with a slash is
 // used as is (relative to the working directory, as exec does after chdir).
 func lookPath(file, pathEnv string) (string, error) {
-	if runtime.GOOS == "windows" {
+	if goruntime.GOOS == "windows" {
 		return exec.LookPath(file)
 	}
 	if strings.Contains(file, "/") {

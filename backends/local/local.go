@@ -1,28 +1,37 @@
-// Package local runs Jobs as processes on this machine with the Kubernetes
-// Job controller's semantics: completions and parallelism, Indexed jobs,
-// restartPolicy Never (new pod per failure) and OnFailure (restart in
-// place), backoff delays and backoffLimit, activeDeadlineSeconds and
-// ttlSecondsAfterFinished.
+// Package local runs Jobs on this machine with the Kubernetes Job
+// controller's semantics, decided by its state machine
+// (backends/jobcontroller): completions and parallelism, Indexed jobs,
+// restart policies and backoffs, pod failure and success policies, per-index
+// backoff limits, deadlines, suspension and TTLs.
 //
 // Each submitted job gets a detached supervisor process (this executable,
-// re-executed; see MaybeSupervise) that outlives the submitting command. State
-// is kept in a bbolt database under the state directory, opened briefly per
-// operation so several batchctl processes can share it. The supervisor holds
-// a file lock for its whole life; a job left unfinished with its lock free
-// was abandoned and is reported Failed with reason SupervisorLost.
+// re-executed; see MaybeSupervise) that outlives the submitting command and
+// runs the job's pods through a runtime (processes here: exec). State is one
+// directory per job under the state directory (see store.go): no lock is
+// shared between jobs. The supervisor holds the job's lock file for its
+// whole life; a job left unfinished with its supervisor gone is reported
+// Failed with reason SupervisorLost.
 package local
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
-var _ backends.Backend = (*backend)(nil)
+var (
+	_ backends.Backend   = (*backend)(nil)
+	_ backends.Describer = (*backend)(nil)
+	_ backends.Suspender = (*backend)(nil)
+)
 
 type backend struct {
 	st         *store
@@ -42,6 +51,9 @@ func Open(o Options, stderr io.Writer) (backends.Backend, error) {
 	}
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
+	}
+	if stderr == nil {
+		stderr = io.Discard
 	}
 	b := &backend{
 		st:         &store{dir: dir},
@@ -71,14 +83,14 @@ func (b *backend) Info() backends.Info {
 			Indexed:        true,
 			Deadline:       true,
 			TTL:            true,
-			Suspend:        false,
+			Suspend:        true,
 			AttemptLogs:    true,
 			Namespaces:     true,
 		},
 	}
 }
 
-// Close has nothing to release: the database is never held open.
+// Close has nothing to release: no file is held open between calls.
 func (b *backend) Close() error { return nil }
 
 func (b *backend) ref(ref backends.Ref) backends.Ref {
@@ -92,56 +104,131 @@ func notFound(op string, ref backends.Ref) error {
 	return &backends.Error{Kind: backends.ErrNotFound, Op: op, Ref: ref, Msg: "job not found"}
 }
 
-func (b *backend) Status(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
-	ref = b.ref(ref)
-	rec, atts, err := b.load(ref, "", 0)
+// load finds job ref and reads its state, settled (see settle.go). uid is
+// "" when there is no such job.
+func (b *backend) load(ref backends.Ref) (uid string, st *jobState, err error) {
+	uid, err = b.st.lookup(ref.Namespace, ref.Name)
+	if err != nil || uid == "" {
+		return "", nil, err
+	}
+	st, err = b.loadUID(uid)
+	if st == nil {
+		uid = ""
+	}
+	return uid, st, err
+}
+
+// loadHeld is load with the job held against TTL sweeps (see hold) from
+// before its state is read, so a reader sees a finished job once even when
+// its TTL has passed.
+func (b *backend) loadHeld(ref backends.Ref) (uid string, st *jobState, release func(), err error) {
+	release = func() {}
+	uid, err = b.st.lookup(ref.Namespace, ref.Name)
+	if err != nil || uid == "" {
+		return "", nil, release, err
+	}
+	release = b.st.hold(uid)
+	st, err = b.loadUID(uid)
+	if st == nil {
+		uid = ""
+	}
+	return uid, st, release, err
+}
+
+// loadUID reads job uid's state, settled; nil when it is gone.
+func (b *backend) loadUID(uid string) (*jobState, error) {
+	st, err := b.st.readState(uid)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // deleted meanwhile, or a claim left by an interrupted delete
+	}
 	if err != nil {
 		return nil, err
 	}
-	if rec == nil {
-		return nil, notFound("status", ref)
+	now := time.Now()
+	if b.st.settle(uid, st, now) {
+		return nil, nil
 	}
-	return toStatus(rec, atts), nil
+	if st.Expires != nil && !now.Before(*st.Expires) && b.st.expire(uid) {
+		return nil, nil
+	}
+	return st, nil
 }
 
-// toStatus normalizes a record; Attempts are cheap here, so always included.
-func toStatus(rec *jobRecord, atts []*attemptRecord) *backends.Status {
-	st := &backends.Status{
-		Name:           rec.Name,
-		Namespace:      rec.Namespace,
-		Backend:        "local",
-		UID:            rec.UID,
-		Phase:          rec.State.Phase,
-		Active:         rec.State.Active,
-		Succeeded:      rec.State.Succeeded,
-		Failed:         rec.State.Failed,
-		Completions:    rec.Plan.Completions,
-		Parallelism:    rec.Plan.Parallelism,
-		CompletionMode: rec.Plan.CompletionMode,
-		StartTime:      rec.State.StartTime,
-		CompletionTime: rec.State.FinishTime, // Succeeded or Failed
-		Reason:         rec.State.Reason,
-		Message:        rec.State.Message,
-		Labels:         rec.Labels,
+func (b *backend) Status(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
+	ref = b.ref(ref)
+	_, st, err := b.load(ref)
+	if err != nil {
+		return nil, err
 	}
-	created := rec.Created
-	st.CreationTime = &created
-	var done []int32
-	for _, a := range atts {
-		if a.Index != nil && a.Phase == string(backends.Succeeded) {
-			done = append(done, *a.Index)
+	if st == nil {
+		return nil, notFound("status", ref)
+	}
+	return &st.Status, nil
+}
+
+// Describe adds every attempt and event to the status.
+func (b *backend) Describe(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
+	ref = b.ref(ref)
+	uid, st, err := b.load(ref)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, notFound("describe", ref)
+	}
+	out := st.Status
+	out.Attempts = attemptsOf(b.st.readAttempts(uid))
+	out.Events = b.st.readEvents(uid)
+	return &out, nil
+}
+
+// attemptsOf orders attempts by index, then attempt number.
+func attemptsOf(lines []attemptLine) []backends.Attempt {
+	out := make([]backends.Attempt, len(lines))
+	for i, l := range lines {
+		out[i] = l.Attempt
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ii, ij := int32(-1), int32(-1)
+		if out[i].Index != nil {
+			ii = *out[i].Index
 		}
-		st.Attempts = append(st.Attempts, backends.Attempt{
-			Pod:        a.Pod,
-			Index:      a.Index,
-			Attempt:    a.Attempt,
-			Phase:      backends.Phase(a.Phase),
-			ExitCode:   a.ExitCode,
-			Reason:     a.Reason,
-			StartTime:  a.StartTime,
-			FinishTime: a.FinishTime,
-		})
+		if out[j].Index != nil {
+			ij = *out[j].Index
+		}
+		if ii != ij {
+			return ii < ij
+		}
+		return out[i].Attempt < out[j].Attempt
+	})
+	return out
+}
+
+func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backends.Status, error) {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = b.namespace
 	}
-	st.CompletedIndexes = backends.FormatIndexes(done)
-	return st
+	if opts.AllNamespaces {
+		ns = ""
+	}
+	b.st.sweep(time.Now())
+	claims, err := b.st.claims(ns)
+	if err != nil {
+		return nil, err
+	}
+	var out []*backends.Status
+	for _, c := range claims {
+		_, st, err := b.load(backends.Ref{Name: c.name, Namespace: c.namespace})
+		if err != nil {
+			// One unreadable job is that job's problem, not every job's.
+			fmt.Fprintf(b.stderr, "local: warning: job %s/%s: %v\n", c.namespace, c.name, err)
+			continue
+		}
+		if st != nil && backends.Matches(opts.Selector, st.Status.Labels) {
+			s := st.Status
+			out = append(out, &s)
+		}
+	}
+	return out, nil
 }

@@ -57,11 +57,12 @@ func TestSupervisorKilled(t *testing.T) {
 	if st.Phase != backends.Failed || st.Reason != backends.ReasonSupervisorLost || st.CompletionTime == nil {
 		t.Fatalf("after the kill: %s/%s completion %v, want Failed/SupervisorLost with a completion time", st.Phase, st.Reason, st.CompletionTime)
 	}
-	if !strings.Contains(st.Message, "orphan-0-") || !strings.Contains(st.Message, fmt.Sprint(pid)) {
+	if !strings.Contains(st.Message, "stopped pods: orphan-") || !strings.Contains(st.Message, fmt.Sprint(pid)) {
 		t.Errorf("message %q should name the supervisor pid and the stopped pod", st.Message)
 	}
-	if st.Active != 0 || st.Failed != 1 || len(st.Attempts) != 1 || st.Attempts[0].Reason != backends.ReasonSupervisorLost {
-		t.Errorf("counts %d/%d/%d attempts %+v", st.Active, st.Succeeded, st.Failed, st.Attempts)
+	atts := describe(t, ctx, b, ref).Attempts
+	if st.Active != 0 || st.Failed != 1 || len(atts) != 1 || atts[0].Reason != backends.ReasonSupervisorLost {
+		t.Errorf("counts %d/%d/%d attempts %+v", st.Active, st.Succeeded, st.Failed, atts)
 	}
 	child, err := os.ReadFile(pidFile)
 	if err != nil {

@@ -16,21 +16,21 @@ import (
 // (a concurrent status in that instant may see the job as lost).
 const handoverLock = false
 
-func lockFile(f *os.File, flags uint32) error {
+func lockFileEx(f *os.File, flags uint32) error {
 	var ol windows.Overlapped
 	return windows.LockFileEx(windows.Handle(f.Fd()), flags, 0, 1, 0, &ol)
 }
 
-func lockExclusive(f *os.File) error { return lockFile(f, windows.LOCKFILE_EXCLUSIVE_LOCK) }
+func lockExclusive(f *os.File) error { return lockFileEx(f, windows.LOCKFILE_EXCLUSIVE_LOCK) }
 
-func lockShared(f *os.File) error { return lockFile(f, 0) }
+func lockShared(f *os.File) error { return lockFileEx(f, 0) }
 
 func tryLock(f *os.File, exclusive bool) (bool, error) {
 	flags := uint32(windows.LOCKFILE_FAIL_IMMEDIATELY)
 	if exclusive {
 		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
 	}
-	err := lockFile(f, flags)
+	err := lockFileEx(f, flags)
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
 		return false, nil
 	}

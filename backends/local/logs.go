@@ -26,47 +26,53 @@ type logStream struct {
 func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogOptions, sink backends.LogSink) error {
 	ref = b.ref(ref)
 	// Held for the whole call: the job's TTL must not take its files mid-read.
-	defer b.st.hold(ref)()
-	rec, atts, err := b.load(ref, "", 0)
+	uid, st, release, err := b.loadHeld(ref)
 	if err != nil {
 		return err
 	}
-	if rec == nil {
+	defer release()
+	if st == nil {
 		return notFound("logs", ref)
+	}
+	rec, err := b.st.readRecord(uid)
+	if err != nil {
+		return err
 	}
 	if opts.Container != "" && !hasContainer(rec.Plan, opts.Container) {
 		return &backends.Error{Kind: backends.ErrInvalid, Op: "logs", Ref: ref, Msg: "the job has no container " + opts.Container}
 	}
-	uid, gen := rec.UID, rec.State.Generation
 	var streams []*logStream
 	known := map[string]bool{}
-	add := func(atts []*attemptRecord) {
-		for _, a := range atts {
+	add := func(lines []attemptLine) {
+		for _, l := range lines {
+			a := l.Attempt
 			if opts.Index != nil && (a.Index == nil || *a.Index != *opts.Index) {
 				continue
 			}
-			for _, c := range a.Containers {
-				if opts.Container != "" && c != opts.Container {
+			for _, c := range l.Containers {
+				if opts.Container != "" && c.Name != opts.Container {
 					continue
 				}
-				path := b.st.logFile(uid, logName(a.Pod, a.Attempt, c))
+				path := b.st.logFile(uid, logName(a.Pod, c.Restart, c.Name))
 				if !known[path] {
 					known[path] = true
-					streams = append(streams, &logStream{path: path, src: backends.LogSource{Pod: a.Pod, Index: a.Index, Attempt: a.Attempt, Container: c}})
+					streams = append(streams, &logStream{path: path, src: backends.LogSource{Pod: a.Pod, Index: a.Index, Attempt: a.Attempt, Container: c.Name}})
 				}
 			}
 		}
 	}
-	add(atts)
-	if !opts.Follow || rec.State.Phase.Terminal() {
+	lines := b.st.readAttempts(uid)
+	add(lines)
+	if !opts.Follow || st.Status.Phase.Terminal() {
 		return drain(streams, sink, true)
 	}
-	byKey, active := index(atts)
+	gen := st.Generation
+	done := finishedRuns(lines)
 	unlocked := b.st.waitUnlocked(uid)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
-		retire(streams, byKey, active, sink)
+		retire(streams, done, sink)
 		if err := drain(streams, sink, false); err != nil {
 			return err
 		}
@@ -77,19 +83,20 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 		case <-unlocked:
 			unlocked = nil
 		}
-		rec, atts, err := b.load(ref, uid, gen)
+		st, err := b.loadUID(uid)
 		if err != nil {
 			return err
 		}
-		if rec == nil || rec.UID != uid {
+		if st == nil {
 			return notFound("logs", ref)
 		}
-		if rec.State.Generation != gen {
-			gen = rec.State.Generation
-			add(atts)
-			byKey, active = index(atts)
+		if st.Generation != gen {
+			gen = st.Generation
+			lines = b.st.readAttempts(uid)
+			add(lines)
+			done = finishedRuns(lines)
 		}
-		if rec.State.Phase.Terminal() {
+		if st.Status.Phase.Terminal() {
 			return drain(streams, sink, true)
 		}
 	}
@@ -100,24 +107,26 @@ type podAttempt struct {
 	attempt int32
 }
 
-// index maps attempts by pod and attempt number, and lists the active pods.
-func index(atts []*attemptRecord) (map[podAttempt]*attemptRecord, map[string]bool) {
-	byKey, active := map[podAttempt]*attemptRecord{}, map[string]bool{}
-	for _, a := range atts {
-		byKey[podAttempt{a.Pod, a.Attempt}] = a
-		if a.active() {
-			active[a.Pod] = true
+// finishedRuns are the runs that ended, with when.
+func finishedRuns(lines []attemptLine) map[podAttempt]time.Time {
+	out := map[podAttempt]time.Time{}
+	for _, l := range lines {
+		if a := l.Attempt; a.FinishTime != nil {
+			out[podAttempt{a.Pod, a.Attempt}] = *a.FinishTime
 		}
 	}
-	return byKey, active
+	return out
 }
 
-// retire reads once more, and then stops reading, the streams of pods that
-// are over and past any kill grace: no more output can come.
-func retire(streams []*logStream, byKey map[podAttempt]*attemptRecord, active map[string]bool, sink backends.LogSink) {
+// outputLag bounds how long after a run's end its output can still reach
+// its log (the runtime reports an exit once the output is in, or after 2 s).
+const outputLag = 3 * time.Second
+
+// retire reads once more, and then stops reading, the streams of runs that
+// ended long enough ago that no more output can come.
+func retire(streams []*logStream, done map[podAttempt]time.Time, sink backends.LogSink) {
 	for _, s := range streams {
-		a := byKey[podAttempt{s.src.Pod, s.src.Attempt}]
-		if !s.done && a != nil && a.FinishTime != nil && !active[a.Pod] && time.Since(*a.FinishTime) > killGrace+time.Second {
+		if end, ok := done[podAttempt{s.src.Pod, s.src.Attempt}]; ok && !s.done && time.Since(end) > outputLag {
 			s.done = s.read(sink, true) == nil
 		}
 	}
@@ -158,7 +167,7 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 		}
 		return nil
 	}
-	f, err := os.Open(s.path)
+	f, err := openNoFollow(s.path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -5,34 +5,37 @@ package local
 import (
 	"os"
 	"testing"
+	"time"
+
+	"github.com/batchctl/batchctl/backends/jobcontroller"
 )
 
-// TestStartTimeInFirstSnapshot: the first write that lists a container
-// process already has its start time, without which a dead supervisor's
-// survivor is never killed.
-func TestStartTimeInFirstSnapshot(t *testing.T) {
+// TestStartTimeKnownAtStart: a container process is listed with its start
+// time as soon as it starts, without which a dead supervisor's survivor
+// could not be told from a later process given the same pid.
+func TestStartTimeKnownAtStart(t *testing.T) {
 	if !procStartTimeKnowable {
 		t.Skip("no process start times here")
 	}
 	dir := t.TempDir()
-	devnull, err := os.Open(os.DevNull)
+	rt, err := newExecRuntime("uid-test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer devnull.Close()
-	s := &supervisor{
-		logDir: dir, devnull: devnull, inbox: make(chan func(), 1),
-		plan: &Plan{Containers: []ContainerPlan{{Name: "main", Argv: []string{"true"}, WorkingDir: dir}}},
-		pods: map[*pod]bool{}, procs: map[*proc]bool{}, dirty: map[uint32]*attemptRecord{},
-		envs: map[*ContainerPlan]*containerEnv{},
+	defer rt.devnull.Close()
+	p := &podRun{name: "p-0", running: map[string]bool{}, procs: map[string]procRef{}}
+	c := &containerSpec{plan: &ContainerPlan{Name: "main", WorkingDir: dir}, argv: []string{"sleep", "0.1"}, env: os.Environ()}
+	c.path, c.pathErr = lookPath("sleep", os.Getenv("PATH"))
+	exited := make(chan jobcontroller.Exit, 1)
+	if err := rt.start(p, c, dir+"/log", func(e jobcontroller.Exit, _ time.Time) { exited <- e }); err != nil {
+		t.Fatal(err)
 	}
-	p := &pod{name: "p-0", index: -1, done: make([]bool, 1), procs: map[*proc]bool{}}
-	s.newAttempt(p)
-	s.advance(p)
-	state, _ := s.snapshot(false)
-	<-s.inbox // posted once the process was reaped
-	s.copiers.Wait()
-	if len(state.Procs) != 1 || state.Procs[0].Start == 0 {
-		t.Errorf("first snapshot lists %+v, want one process with its start time", state.Procs)
+	ref := rt.survivors(p)
+	if len(ref.Procs) != 1 || ref.Procs[0].Start == 0 {
+		t.Errorf("survivors right after start: %+v, want one process with its start time", ref.Procs)
 	}
+	if e := <-exited; e.Code != 0 {
+		t.Errorf("exit %d", e.Code)
+	}
+	rt.release(p)
 }

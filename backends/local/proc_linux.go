@@ -21,6 +21,7 @@ func waitExit(pid int) error {
 
 // procStartTime reads field 22 (starttime, clock ticks since boot) of
 // /proc/<pid>/stat; it tells a process from a later one given the same pid.
+// A zombie (exited, not yet reaped) has none: it no longer runs.
 func procStartTime(pid int) (uint64, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -33,7 +34,7 @@ func procStartTime(pid int) (uint64, bool) {
 	}
 	fields := bytes.Fields(b[i+1:])
 	// fields[0] is field 3 (state), so starttime (field 22) is fields[19].
-	if len(fields) < 20 {
+	if len(fields) < 20 || string(fields[0]) == "Z" {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(string(fields[19]), 10, 64)

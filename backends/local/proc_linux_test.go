@@ -25,7 +25,8 @@ func TestGroupKilledBeforeReap(t *testing.T) {
 		}
 		real(pgid)
 	}
-	if code := (&proc{p: p}).wait(); code != 3 {
+	rt := &execRuntime{jails: &jails{}, procs: map[string]*execProc{}}
+	if code := rt.wait("p/main", &execProc{p: p}); code != 3 {
 		t.Errorf("exit code %d, want 3", code)
 	}
 	if state != 'Z' {

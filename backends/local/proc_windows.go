@@ -37,3 +37,4 @@ func exitCode(ps *os.ProcessState) int32 { return int32(ps.ExitCode()) }
 func markCloseOnExec(uintptr) {}
 
 func syncLogs(dir string) error { return syncEach(dir) }
+const procStartTimeKnowable = false

@@ -46,7 +46,7 @@ func TestTTLZeroWhileRead(t *testing.T) {
 	if !errors.Is(err, backends.ErrNotFound) || !slices.Equal(seen, []backends.Phase{backends.Succeeded}) {
 		t.Errorf("Watch past the end: saw %v then %v, want [Succeeded] then not found", seen, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "logs", st.UID)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(local.JobDir(b, st.UID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("logs of the expired job: %v, want removed", err)
 	}
 
@@ -99,7 +99,7 @@ func TestDeleteMarkedNotLost(t *testing.T) {
 	if err := <-watched; !errors.Is(err, backends.ErrNotFound) || slices.ContainsFunc(phases, backends.Phase.Terminal) {
 		t.Errorf("Watch saw %v then %v, want no terminal phase, then not found", phases, err)
 	}
-	for _, p := range []string{filepath.Join(dir, "logs", uid), filepath.Join(dir, "locks", uid+".lock")} {
+	for _, p := range []string{local.JobDir(b, uid), filepath.Join(dir, "names", "default", "deleted")} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: %v, want removed", p, err)
 		}

@@ -1,204 +1,107 @@
 package local
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/batchctl/batchctl/backends"
 )
 
-// Every command that reads a job first settles what time decided without a
-// supervisor to write it: TTLs that passed delete their jobs (but those this
-// process is reading, see hold), and an unfinished job whose supervisor lock
-// is free was abandoned: Failed with SupervisorLost, or deleted when Delete
-// had marked it (its supervisor exits without writing).
+// Every command that reads a job settles what time decided without a
+// supervisor to write it: a job whose supervisor died unfinished is
+// Failed with reason SupervisorLost (its pods stopped, its logs kept), or,
+// if Delete had asked it to go, deleted; a finished job past its TTL is
+// deleted. A read-only state directory is read all the same: what cannot
+// be written is reported, not kept.
 
-// supervisorAlive reports whether someone holds job uid's supervisor lock.
-// When it cannot tell it says yes: a live job must never be declared lost.
-func (s *store) supervisorAlive(rec *jobRecord) bool {
-	if !handoverLock && rec.State.Generation == 0 && time.Since(rec.Created) < 10*time.Second {
+// supervisorAlive reports whether job uid's supervisor still runs: it holds
+// the job's lock; or, should the lock file have been deleted, the process
+// recorded as its supervisor (pid and start time) still runs — a deleted
+// lock file never makes a live job look lost. A lock file that is there
+// and free was released by its supervisor's exit. When it cannot tell, it
+// says yes.
+func (s *store) supervisorAlive(uid string, st *jobState) bool {
+	if !handoverLock && st.Generation == 0 && st.Status.CreationTime != nil && time.Since(*st.Status.CreationTime) < 10*time.Second {
 		return true // the supervisor may not have taken its lock yet
 	}
-	f, err := os.Open(s.lockPath(rec.UID))
-	if err != nil {
-		return !os.IsNotExist(err)
+	f, err := openNoFollow(s.lockPath(uid), os.O_RDONLY, 0)
+	if err == nil {
+		ok, lerr := tryLock(f, false)
+		if ok {
+			_ = unlock(f)
+		}
+		f.Close()
+		return lerr != nil || !ok
 	}
-	defer f.Close()
-	ok, err := tryLock(f, false)
-	if err != nil {
+	if !errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
-	if ok {
-		_ = unlock(f)
+	pid, start := s.supervisorProc(uid)
+	if pid <= 0 {
+		return false
 	}
-	return !ok
+	now, ok := procStartTime(pid)
+	return ok && start != 0 && now == start
 }
 
-// supervisorPID reads the pid Submit wrote into the lock file, 0 if none.
-func (s *store) supervisorPID(uid string) int {
-	b, err := os.ReadFile(s.lockPath(uid))
+// supervisorProc reads the pid and start time Submit recorded.
+func (s *store) supervisorProc(uid string) (pid int, start uint64) {
+	b, err := readFile(s.file(uid, pidFile))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
+	f := strings.Fields(string(b))
+	if len(f) > 0 {
+		pid, _ = strconv.Atoi(f[0])
+	}
+	if len(f) > 1 {
+		start, _ = strconv.ParseUint(f[1], 10, 64)
+	}
+	return pid, start
 }
 
-// read runs fn in a read transaction. When time decided something (a TTL
-// passed, or one of the records fn returns lost its supervisor), it settles
-// that in a write transaction and runs fn again there.
-func (b *backend) read(fn func(tx *bolt.Tx) ([]*jobRecord, error)) error {
-	now := time.Now()
-	var recs []*jobRecord
-	expired := false
-	err := b.st.view(func(tx *bolt.Tx) error {
-		expired = len(b.st.due(tx, now, true)) > 0
-		var err error
-		recs, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return err
+// settle finishes job uid found unfinished (st) with its supervisor gone.
+// gone reports that it was deleted (Delete had marked it).
+func (s *store) settle(uid string, st *jobState, now time.Time) (gone bool) {
+	if st.Status.Phase.Terminal() || s.supervisorAlive(uid, st) {
+		return false
 	}
-	var stale []*jobRecord
-	for _, rec := range recs {
-		if !rec.State.Phase.Terminal() && !b.st.supervisorAlive(rec) {
-			stale = append(stale, rec)
-		}
+	stopSurvivors(uid, st.Pods)
+	if _, err := os.Lstat(s.file(uid, deletingFile)); err == nil {
+		s.unclaim(st.Status.Namespace, st.Status.Name, uid)
+		s.removeJob(uid)
+		return true
 	}
-	if !expired && len(stale) == 0 {
-		return nil
-	}
-	var gone []*jobRecord
-	err = b.st.update(func(tx *bolt.Tx) error {
-		var err error
-		if gone, err = b.st.sweep(tx, now); err != nil {
-			return err
-		}
-		deleted, err := b.st.settle(tx, stale, now)
-		if err != nil {
-			return err
-		}
-		gone = append(gone, deleted...)
-		_, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return err // rolled back: the files stay with their records
-	}
-	for _, g := range gone {
-		b.st.removeFiles(g.UID)
-	}
-	return nil
+	// Another command may have deleted the job meanwhile (its directory is
+	// renamed away first): then it is gone, not lost.
+	return errors.Is(s.markLost(uid, st, now), fs.ErrNotExist)
 }
 
-// load reads one job; its attempts are decoded unless the job is still uid
-// at generation gen (a poller's last look). rec is nil when there is no such
-// job.
-func (b *backend) load(ref backends.Ref, uid string, gen uint64) (rec *jobRecord, atts []*attemptRecord, err error) {
-	err = b.read(func(tx *bolt.Tx) ([]*jobRecord, error) {
-		var err error
-		atts = nil
-		if rec, err = getJob(tx, ref.Namespace, ref.Name); err != nil || rec == nil {
-			return nil, err
-		}
-		if rec.UID != uid || rec.State.Generation != gen {
-			atts, err = getAttempts(tx, rec.UID)
-		}
-		return []*jobRecord{rec}, err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return rec, atts, nil
-}
-
-// loadAll reads every job, in (namespace, name) order: the jobs bucket's key
-// order.
-func (b *backend) loadAll() ([]*jobRecord, error) {
-	var recs []*jobRecord
-	err := b.read(func(tx *bolt.Tx) ([]*jobRecord, error) {
-		recs = nil
-		bk := tx.Bucket(jobsBucket)
-		if bk == nil {
-			return nil, nil
-		}
-		err := bk.ForEach(func(k, v []byte) error {
-			rec := new(jobRecord)
-			if err := json.Unmarshal(v, rec); err != nil {
-				return fmt.Errorf("job %q: corrupt record: %w", k, err)
-			}
-			recs = append(recs, rec)
-			return nil
-		})
-		return recs, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return recs, nil
-}
-
-// settle finishes the jobs found unfinished with their supervisor gone, each
-// re-read here and left alone unless it is still that job (same uid: it may
-// have been deleted and submitted again since) and unfinished. A job marked
-// Deleting is deleted (returned, for removeFiles); any other is lost.
-func (s *store) settle(tx *bolt.Tx, stale []*jobRecord, now time.Time) (deleted []*jobRecord, err error) {
-	for _, old := range stale {
-		rec, err := getJob(tx, old.Namespace, old.Name)
-		if err != nil {
-			return nil, err
-		}
-		if rec == nil || rec.UID != old.UID || rec.State.Phase.Terminal() {
-			continue
-		}
-		if !rec.Deleting {
-			if err := s.markLost(tx, rec, now); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		killSurvivors(rec)
-		if err := deleteJob(tx, rec); err != nil {
-			return nil, err
-		}
-		deleted = append(deleted, rec)
-	}
-	return deleted, nil
-}
-
-// killSurvivors kills the pods a dead supervisor left running.
-func killSurvivors(rec *jobRecord) {
-	for _, p := range rec.State.Procs {
-		killSurvivor(p.PID, p.Start)
-	}
-}
-
-// markLost records that rec's supervisor died before the job finished: its
-// running attempts failed, survivors of its pods are killed.
-func (s *store) markLost(tx *bolt.Tx, rec *jobRecord, now time.Time) error {
-	atts, err := getAttempts(tx, rec.UID)
-	if err != nil {
-		return err
-	}
-	changed := map[uint32]*attemptRecord{}
+// markLost records that uid's supervisor died before the job finished: its
+// running attempts failed, its outcome Failed with SupervisorLost. st is
+// updated whether or not the state directory can be written; the error is
+// the state write's.
+func (s *store) markLost(uid string, st *jobState, now time.Time) error {
 	var pods []string
-	for _, a := range atts {
-		if a.active() {
-			a.Phase, a.Reason, a.FinishTime = "Failed", backends.ReasonSupervisorLost, &now
-			changed[a.seq] = a
+	var lines []byte
+	for _, l := range s.readAttempts(uid) {
+		if a := &l.Attempt; !a.Phase.Terminal() {
+			a.Phase, a.Reason, a.FinishTime = backends.Failed, backends.ReasonSupervisorLost, &now
 			pods = append(pods, a.Pod)
+			b, _ := json.Marshal(l)
+			lines = append(append(lines, b...), '\n')
 		}
 	}
-	killSurvivors(rec)
 	msg := "the supervisor process"
-	if pid := s.supervisorPID(rec.UID); pid > 0 {
+	if pid, _ := s.supervisorProc(uid); pid > 0 {
 		msg += fmt.Sprintf(" (pid %d)", pid)
 	}
 	msg += " died before the job finished; "
@@ -207,19 +110,146 @@ func (s *store) markLost(tx *bolt.Tx, rec *jobRecord, now time.Time) error {
 	} else {
 		msg += "stopped pods: " + strings.Join(pods, ", ")
 	}
-	rec.State.Generation++
-	rec.State.Phase = backends.Failed
-	rec.State.Failed += rec.State.Active
-	rec.State.Active = 0
-	rec.State.Reason = backends.ReasonSupervisorLost
-	rec.State.Message = msg
-	rec.State.FinishTime = &now
-	rec.State.Procs = nil
-	if err := putAttempts(tx, rec.UID, changed); err != nil {
-		return err
+	t := &st.Status
+	t.Phase, t.Reason, t.Message = backends.Failed, backends.ReasonSupervisorLost, msg
+	t.Failed += t.Active
+	t.Active, t.CompletionTime, t.NextRetry = 0, &now, nil
+	if t.StartTime == nil {
+		t.StartTime = t.CreationTime // its supervisor was started
 	}
-	if err := putJob(tx, rec); err != nil {
-		return err
+	st.Pods = nil
+	st.Generation++
+	if len(lines) > 0 {
+		_ = appendFile(s.file(uid, attemptsFile), lines)
 	}
-	return addExpiry(tx, rec)
+	_ = s.writeOutcome(uid, outcomeOf(t))
+	return s.writeState(uid, st, true)
+}
+
+// readAttempts reads attempts.jsonl: the last line of each pod run wins.
+// Unreadable lines (a torn append) are skipped.
+func (s *store) readAttempts(uid string) []attemptLine {
+	f, err := openNoFollow(s.file(uid, attemptsFile), os.O_RDONLY, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	type key struct {
+		pod string
+		run int
+	}
+	pos := map[key]int{}
+	var out []attemptLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var l attemptLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Attempt.Pod == "" {
+			continue
+		}
+		k := key{l.Attempt.Pod, l.Run}
+		if i, ok := pos[k]; ok {
+			out[i] = l
+			continue
+		}
+		pos[k] = len(out)
+		out = append(out, l)
+	}
+	return out
+}
+
+// readEvents reads events.jsonl.
+func (s *store) readEvents(uid string) []backends.Event {
+	f, err := openNoFollow(s.file(uid, eventsFile), os.O_RDONLY, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []backends.Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e backends.Event
+		if json.Unmarshal(sc.Bytes(), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// addExpiry schedules the deletion of finished job uid at at.
+func (s *store) addExpiry(uid string, at time.Time) {
+	name := fmt.Sprintf("%020d-%s", at.UnixNano(), uid)
+	if f, err := openNoFollow(filepath.Join(s.dir, "expiry", name), os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+}
+
+// sweep deletes the finished jobs whose TTL passed by now, but those a
+// reader holds (see hold).
+func (s *store) sweep(now time.Time) {
+	ents, err := os.ReadDir(filepath.Join(s.dir, "expiry"))
+	if err != nil {
+		return
+	}
+	for _, e := range ents { // oldest first: the names sort by time
+		when, uid, ok := strings.Cut(e.Name(), "-")
+		at, err := strconv.ParseInt(when, 10, 64)
+		if !ok || err != nil || !validName(uid) {
+			continue
+		}
+		if at > now.UnixNano() {
+			break
+		}
+		if s.expire(uid) {
+			_ = os.Remove(filepath.Join(s.dir, "expiry", e.Name()))
+		}
+	}
+}
+
+// expire deletes finished job uid unless someone holds it; done reports
+// that nothing is left to do for it.
+func (s *store) expire(uid string) (done bool) {
+	st, err := s.readState(uid)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || !st.Status.Phase.Terminal() {
+		return err != nil
+	}
+	f, err := openNoFollow(s.file(uid, readersFile), os.O_RDONLY, 0)
+	if err == nil {
+		ok, _ := tryLock(f, true)
+		defer f.Close()
+		if !ok {
+			return false // a reader holds it; a later command deletes it
+		}
+	}
+	s.unclaim(st.Status.Namespace, st.Status.Name, uid)
+	s.removeJob(uid)
+	return true
+}
+
+// hold keeps TTL sweeps, of this process and others, off job uid until
+// release is called: a shared lock on the job's readers file, which the
+// sweep's exclusive try cannot take (the supervisor's lock is another
+// file: a reader never waits for a running job). release may be called
+// more than once.
+func (s *store) hold(uid string) (release func()) {
+	f, err := openNoFollow(s.file(uid, readersFile), os.O_RDONLY, 0)
+	if err != nil {
+		return func() {}
+	}
+	if err := lockShared(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	done := false
+	return func() {
+		if !done {
+			done = true
+			_ = unlock(f)
+			f.Close()
+		}
+	}
 }

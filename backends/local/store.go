@@ -2,322 +2,295 @@ package local
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
-
-	bolt "go.etcd.io/bbolt"
+	"sort"
+	"strings"
 
 	"github.com/batchctl/batchctl/backends"
 )
 
-// Layout of state.db:
+// Layout of the state directory (local.state-dir). Every job has a directory
+// of its own and no file is shared between jobs, so no job's reader or
+// writer ever waits for another's, and a fault in one job's files (a full
+// disk, an immutable or corrupt file) stays with that job — the layout runc
+// and containerd keep for the same reasons:
 //
-//	jobs      "<namespace>\x00<name>" -> jobRecord (JSON); the NUL makes byte
-//	          order the (namespace, name) order List reports.
-//	attempts  <uid> (sub-bucket) -> uint32 big-endian seq -> attemptRecord (JSON)
-//	expiry    uint64 big-endian unix nanos + <uid> -> jobs key; finished jobs
-//	          with a TTL, oldest first, so the sweep reads only what expired.
+//	jobs/<uid>/job.json        what was submitted; never changes
+//	jobs/<uid>/state.json      the supervisor's latest status, replaced atomically
+//	jobs/<uid>/outcome         preallocated; the final outcome, written in place
+//	jobs/<uid>/attempts.jsonl  attempts, appended as they change (the last line of a pod run wins)
+//	jobs/<uid>/events.jsonl    events, appended
+//	jobs/<uid>/lock            flock: the supervisor's, exclusive, for its whole life
+//	jobs/<uid>/readers         flock: shared by readers, so a TTL sweep passes the job by
+//	jobs/<uid>/supervisor      "pid starttime" of the supervisor
+//	jobs/<uid>/suspend         present while the job is to be suspended
+//	jobs/<uid>/deleting        present once Delete asked the job to go
+//	jobs/<uid>/logs/           container logs and supervisor.log
+//	names/<namespace>/<name>   the uid of the job of that name, made by link(2): one name, one job
+//	expiry/<unix nanos>-<uid>  finished jobs with a TTL, oldest first
+//	trash/<uid>                jobs being removed
 //
-// Logs live in StateDir/logs/<uid>/, supervisor liveness locks in
-// StateDir/locks/<uid>.lock.
-var (
-	jobsBucket     = []byte("jobs")
-	attemptsBucket = []byte("attempts")
-	expiryBucket   = []byte("expiry")
-)
-
-// dbTimeout bounds how long a command waits for another one's transaction.
-const dbTimeout = 10 * time.Second
-
-// jobRecord is one job: what to run (Plan) and what the supervisor reported.
-type jobRecord struct {
-	UID       string            `json:"uid"`
-	Namespace string            `json:"namespace"`
-	Name      string            `json:"name"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Plan      *Plan             `json:"plan"`
-	Created   time.Time         `json:"created"`
-	// Deleting is set by Delete; a supervisor that sees it stops and exits.
-	Deleting bool     `json:"deleting,omitempty"`
-	State    jobState `json:"state"`
-}
-
-// jobState is the part of the record the supervisor owns and rewrites.
-type jobState struct {
-	// Generation grows with every write, so watchers notice any change.
-	Generation uint64         `json:"generation"`
-	Phase      backends.Phase `json:"phase"`
-	Active     int32          `json:"active"`
-	Succeeded  int32          `json:"succeeded"`
-	Failed     int32          `json:"failed"`
-	StartTime  *time.Time     `json:"startTime,omitempty"`
-	// FinishTime is when the job finished, Succeeded or Failed: the
-	// status's completionTime, and the start of its TTL.
-	FinishTime *time.Time `json:"finishTime,omitempty"`
-	Reason     string     `json:"reason,omitempty"`
-	Message    string     `json:"message,omitempty"`
-	// Procs are the container processes running at the last write, for
-	// stopping survivors of a dead supervisor.
-	Procs []procRef `json:"procs,omitempty"`
-}
-
-type procRef struct {
-	Pod   string `json:"pod"`
-	PID   int    `json:"pid"`
-	Start uint64 `json:"start"` // platform start time, 0 when unknown
-}
-
-// attemptRecord is one run of one pod; Containers lists the containers
-// started in it, which name its log files.
-type attemptRecord struct {
-	Pod        string     `json:"pod"`
-	Index      *int32     `json:"index,omitempty"`
-	Attempt    int32      `json:"attempt"`
-	Phase      string     `json:"phase"`
-	ExitCode   *int32     `json:"exitCode,omitempty"`
-	Reason     string     `json:"reason,omitempty"`
-	StartTime  *time.Time `json:"startTime,omitempty"`
-	FinishTime *time.Time `json:"finishTime,omitempty"`
-	Containers []string   `json:"containers,omitempty"`
-
-	seq uint32 // its key, filled on read
-}
-
-func (a *attemptRecord) active() bool { return a.Phase == "Pending" || a.Phase == "Running" }
-
-// store is the state directory. Every operation opens the database, runs one
-// transaction and closes it: bbolt holds a file lock while open, and other
-// processes must get their turn.
+// Files are opened without following symbolic links (a link planted in the
+// state directory never receives a job's output), created 0600 in 0700
+// directories.
 type store struct {
 	dir string
 }
 
-func (s *store) dbPath() string                  { return filepath.Join(s.dir, "state.db") }
-func (s *store) logDir(uid string) string        { return filepath.Join(s.dir, "logs", uid) }
-func (s *store) lockPath(uid string) string      { return filepath.Join(s.dir, "locks", uid+".lock") }
-func (s *store) guardPath() string               { return filepath.Join(s.dir, "state.lock") }
-func jobKey(namespace, name string) []byte       { return []byte(namespace + "\x00" + name) }
-func seqKey(seq uint32) []byte                   { return binary.BigEndian.AppendUint32(nil, seq) }
-func (s *store) logFile(uid, name string) string { return filepath.Join(s.logDir(uid), name) }
+const (
+	jobFile      = "job.json"
+	stateFile    = "state.json"
+	outcomeFile  = "outcome"
+	attemptsFile = "attempts.jsonl"
+	eventsFile   = "events.jsonl"
+	lockFile     = "lock"
+	readersFile  = "readers"
+	pidFile      = "supervisor"
+	suspendFile  = "suspend"
+	deletingFile = "deleting"
+)
 
-// init creates the directories, private to the user.
+func (s *store) jobDir(uid string) string         { return filepath.Join(s.dir, "jobs", uid) }
+func (s *store) file(uid, name string) string     { return filepath.Join(s.jobDir(uid), name) }
+func (s *store) logDir(uid string) string         { return filepath.Join(s.jobDir(uid), "logs") }
+func (s *store) logFile(uid, name string) string  { return filepath.Join(s.logDir(uid), name) }
+func (s *store) lockPath(uid string) string       { return s.file(uid, lockFile) }
+func (s *store) claimDir(namespace string) string { return filepath.Join(s.dir, "names", namespace) }
+func (s *store) claimPath(namespace, name string) string {
+	return filepath.Join(s.claimDir(namespace), name)
+}
+
+// init creates the top directories, private to the user.
 func (s *store) init() error {
-	for _, d := range []string{s.dir, filepath.Join(s.dir, "logs"), filepath.Join(s.dir, "locks")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+	for _, d := range []string{"", "jobs", "names", "expiry", "trash"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
 			return unavailable(err)
 		}
 	}
 	return nil
 }
 
-// open takes the guard lock (fine-grained waiting) and opens bbolt. The
-// caller must call the returned close.
-func (s *store) open(write bool) (*bolt.DB, func(), error) {
-	if _, err := os.Stat(s.dbPath()); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, nil, unavailable(err)
-		}
-		if err := s.init(); err != nil {
-			return nil, nil, err
-		}
-		write = true // the first open creates the file and buckets
-	}
-	g, err := os.OpenFile(s.guardPath(), os.O_RDWR|os.O_CREATE, 0o600)
+// maxRecord bounds what is read of a record: job.json holds a manifest the
+// reader already capped at a few MiB.
+const maxRecord = 16 << 20
+
+// readFile reads a file of the state directory, not following a link.
+func readFile(path string) ([]byte, error) {
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, nil, unavailable(err)
+		return nil, err
 	}
-	ok, err := lockWithTimeout(g, write, dbTimeout)
-	if err != nil || !ok {
-		g.Close()
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
+	if err == nil && len(b) > maxRecord {
+		err = fmt.Errorf("%s: larger than %d bytes", path, maxRecord)
+	}
+	return b, err
+}
+
+// writeAtomic replaces path with data: readers see the old file or the new
+// one, never a part. durable also makes the data and the rename survive a
+// crash (fsync of the file and of its directory).
+func writeAtomic(path string, data []byte, durable bool) error {
+	tmp := path + ".tmp-" + randSuffix()
+	f, err := openNoFollow(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if durable {
+		syncDir(filepath.Dir(path))
+	}
+	return nil
+}
+
+// appendFile appends data to path, creating it.
+func appendFile(path string, data []byte) error {
+	f, err := openNoFollow(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // not supported everywhere (Windows)
+		d.Close()
+	}
+}
+
+// claim makes name in namespace the job uid's, atomically: the claim file is
+// written whole under a temporary name, then hard-linked into place, which
+// fails if the name is taken. A claim whose job directory is gone was left
+// by an interrupted Delete and is taken over.
+func (s *store) claim(namespace, name, uid string) error {
+	dir := s.claimDir(namespace)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return unavailable(err)
+	}
+	tmp := filepath.Join(dir, ".claim-"+uid)
+	if err := writeAtomic(tmp, []byte(uid+"\n"), true); err != nil {
+		return unavailable(err)
+	}
+	defer os.Remove(tmp)
+	for try := 0; ; try++ {
+		err := os.Link(tmp, s.claimPath(namespace, name))
 		if err == nil {
-			err = fmt.Errorf("state database %s is busy", s.dbPath())
+			syncDir(dir)
+			return nil
 		}
-		return nil, nil, unavailable(err)
+		if !errors.Is(err, fs.ErrExist) || try > 0 {
+			if errors.Is(err, fs.ErrExist) {
+				return exists(namespace, name)
+			}
+			return unavailable(err)
+		}
+		old, lerr := s.lookup(namespace, name)
+		if lerr != nil || old == "" {
+			return exists(namespace, name)
+		}
+		if _, serr := os.Lstat(s.jobDir(old)); !errors.Is(serr, fs.ErrNotExist) {
+			return exists(namespace, name)
+		}
+		s.unclaim(namespace, name, old) // stale: its job is gone
 	}
-	db, err := bolt.Open(s.dbPath(), 0o600, &bolt.Options{Timeout: dbTimeout, ReadOnly: !write})
-	if err != nil {
-		g.Close()
-		return nil, nil, unavailable(err)
-	}
-	return db, func() { db.Close(); g.Close() }, nil
 }
 
-func (s *store) view(fn func(tx *bolt.Tx) error) error {
-	db, closeFn, err := s.open(false)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return db.View(fn)
+func exists(namespace, name string) error {
+	return &backends.Error{Kind: backends.ErrAlreadyExists, Op: "submit", Ref: backends.Ref{Name: name, Namespace: namespace},
+		Msg: fmt.Sprintf("job %q already exists in namespace %q", name, namespace)}
 }
 
-// update runs fn in a read-write transaction; bbolt fsyncs on commit.
-func (s *store) update(fn func(tx *bolt.Tx) error) error {
-	db, closeFn, err := s.open(true)
-	if err != nil {
-		return err
+// lookup returns the uid claiming name, "" when none.
+func (s *store) lookup(namespace, name string) (string, error) {
+	if !validName(namespace) || !validName(name) {
+		return "", nil // no file name outside the state directory is ever read
 	}
-	defer closeFn()
-	return db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{jobsBucket, attemptsBucket, expiryBucket} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+	b, err := readFile(s.claimPath(namespace, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", corrupt(s.claimPath(namespace, name), err)
+	}
+	uid := strings.TrimSpace(string(b))
+	if !validName(uid) {
+		return "", corrupt(s.claimPath(namespace, name), errors.New("not a job uid"))
+	}
+	return uid, nil
+}
+
+// unclaim frees name if uid still holds it.
+func (s *store) unclaim(namespace, name, uid string) {
+	if cur, err := s.lookup(namespace, name); err == nil && cur == uid {
+		_ = os.Remove(s.claimPath(namespace, name))
+	}
+}
+
+// claimRef is one claimed name.
+type claimRef struct{ namespace, name string }
+
+// claims lists the claimed names of namespace ("" for every namespace),
+// sorted by namespace then name.
+func (s *store) claims(namespace string) ([]claimRef, error) {
+	var namespaces []string
+	if namespace != "" {
+		namespaces = []string{namespace}
+	} else {
+		ents, err := os.ReadDir(filepath.Join(s.dir, "names"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, unavailable(err)
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				namespaces = append(namespaces, e.Name())
 			}
 		}
-		return fn(tx)
-	})
-}
-
-func getJob(tx *bolt.Tx, namespace, name string) (*jobRecord, error) {
-	b := tx.Bucket(jobsBucket)
-	if b == nil {
-		return nil, nil
 	}
-	v := b.Get(jobKey(namespace, name))
-	if v == nil {
-		return nil, nil
-	}
-	rec := new(jobRecord)
-	if err := json.Unmarshal(v, rec); err != nil {
-		return nil, fmt.Errorf("job %s/%s: corrupt record: %w", namespace, name, err)
-	}
-	return rec, nil
-}
-
-func putJob(tx *bolt.Tx, rec *jobRecord) error {
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(jobsBucket).Put(jobKey(rec.Namespace, rec.Name), v)
-}
-
-func getAttempts(tx *bolt.Tx, uid string) ([]*attemptRecord, error) {
-	b := tx.Bucket(attemptsBucket)
-	if b == nil {
-		return nil, nil
-	}
-	if b = b.Bucket([]byte(uid)); b == nil {
-		return nil, nil
-	}
-	var out []*attemptRecord
-	err := b.ForEach(func(k, v []byte) error {
-		a := &attemptRecord{seq: binary.BigEndian.Uint32(k)}
-		if err := json.Unmarshal(v, a); err != nil {
-			return err
-		}
-		out = append(out, a)
-		return nil
-	})
-	return out, err
-}
-
-// putAttempts writes the given attempts (by seq) of job uid.
-func putAttempts(tx *bolt.Tx, uid string, attempts map[uint32]*attemptRecord) error {
-	if len(attempts) == 0 {
-		return nil
-	}
-	b, err := tx.Bucket(attemptsBucket).CreateBucketIfNotExists([]byte(uid))
-	if err != nil {
-		return err
-	}
-	for seq, a := range attempts {
-		v, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(seqKey(seq), v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// addExpiry schedules a finished job for TTL deletion.
-func addExpiry(tx *bolt.Tx, rec *jobRecord) error {
-	ttl := rec.Plan.TTLSecondsAfterFinished
-	if ttl == nil || rec.State.FinishTime == nil {
-		return nil
-	}
-	at := rec.State.FinishTime.Add(time.Duration(*ttl) * time.Second)
-	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
-	return tx.Bucket(expiryBucket).Put(append(k, rec.UID...), jobKey(rec.Namespace, rec.Name))
-}
-
-// due lists the expiry entries (key, jobs key) that passed by now, skipping
-// jobs a reader of this process holds; with first, only the first one.
-func (s *store) due(tx *bolt.Tx, now time.Time, first bool) (due [][2][]byte) {
-	b := tx.Bucket(expiryBucket)
-	if b == nil {
-		return nil
-	}
-	c := b.Cursor()
-	for k, v := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) <= now.UnixNano(); k, v = c.Next() {
-		if s.held(v) {
+	var out []claimRef
+	for _, ns := range namespaces {
+		ents, err := os.ReadDir(s.claimDir(ns))
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		due = append(due, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-		if first {
-			break
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+				out = append(out, claimRef{ns, e.Name()})
+			}
 		}
 	}
-	return due
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].namespace != out[j].namespace {
+			return out[i].namespace < out[j].namespace
+		}
+		return out[i].name < out[j].name
+	})
+	return out, nil
 }
 
-// sweep deletes every job whose TTL has passed, but those held, and returns
-// their records; the caller removes their files once the transaction
-// committed.
-func (s *store) sweep(tx *bolt.Tx, now time.Time) ([]*jobRecord, error) {
-	var gone []*jobRecord
-	for _, e := range s.due(tx, now, false) {
-		if err := tx.Bucket(expiryBucket).Delete(e[0]); err != nil {
-			return nil, err
-		}
-		ns, name, _ := cutKey(e[1])
-		rec, err := getJob(tx, ns, name)
-		if err != nil || rec == nil || rec.UID != string(e[0][8:]) {
-			continue // replaced or already deleted
-		}
-		if err := deleteJob(tx, rec); err != nil {
-			return nil, err
-		}
-		gone = append(gone, rec)
+// removeJob deletes job uid's directory: renamed into trash first, so that a
+// reader sees the whole job or nothing.
+func (s *store) removeJob(uid string) {
+	trash := filepath.Join(s.dir, "trash", uid)
+	if err := os.Rename(s.jobDir(uid), trash); err != nil {
+		_ = os.RemoveAll(s.jobDir(uid))
+		return
 	}
-	return gone, nil
+	_ = os.RemoveAll(trash)
 }
 
-func cutKey(k []byte) (ns, name string, ok bool) {
-	for i, c := range k {
-		if c == 0 {
-			return string(k[:i]), string(k[i+1:]), true
+// validName: what may name a file in the state directory. Kubernetes names
+// and namespaces (DNS labels and subdomains) and uids all qualify.
+func validName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c >= 'A' && c <= 'Z' || c == '_') {
+			return false
 		}
 	}
-	return "", string(k), false
-}
-
-// deleteJob removes the record and its attempts (not its expiry entry: a
-// stale one is skipped by sweep since the uid no longer matches).
-func deleteJob(tx *bolt.Tx, rec *jobRecord) error {
-	if err := tx.Bucket(jobsBucket).Delete(jobKey(rec.Namespace, rec.Name)); err != nil {
-		return err
-	}
-	if tx.Bucket(attemptsBucket).Bucket([]byte(rec.UID)) != nil {
-		return tx.Bucket(attemptsBucket).DeleteBucket([]byte(rec.UID))
-	}
-	return nil
-}
-
-// removeFiles deletes a deleted job's logs and lock file.
-func (s *store) removeFiles(uid string) {
-	_ = os.RemoveAll(s.logDir(uid))
-	_ = os.Remove(s.lockPath(uid))
+	return s[0] != '.'
 }
 
 func unavailable(err error) error {
 	return &backends.Error{Kind: backends.ErrUnavailable, Op: "state", Msg: "local state: " + err.Error(), Err: err}
 }
+
+// corrupt reports a state file that cannot be read as what it should be,
+// with the way out.
+func corrupt(path string, err error) error {
+	return &backends.Error{Kind: backends.ErrUnavailable, Op: "state",
+		Msg: fmt.Sprintf("local state file %s is unreadable (%v); `batchctl doctor` reports every such file and `batchctl doctor --repair` moves them aside", path, err),
+		Err: err}
+}
+
+// trimNUL drops the zero padding of a preallocated file.
+func trimNUL(b []byte) []byte { return bytes.TrimRight(b, "\x00") }

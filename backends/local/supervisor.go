@@ -1,31 +1,36 @@
 package local
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"os/signal"
-	"runtime"
+	"path/filepath"
+	goruntime "runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/jobcontroller"
 )
 
 const (
-	// commitInterval groups state transitions into one transaction (one
-	// fsync) instead of one per pod.
+	// commitInterval groups status changes into one write of state.json.
 	commitInterval = 50 * time.Millisecond
-	// checkInterval: how often an idle supervisor looks for a deletion mark
-	// (the path Delete takes where it cannot signal).
+	// checkInterval: how often the supervisor looks for requests it was not
+	// signalled about (where signals cannot reach it).
 	checkInterval = time.Second
-	// killGrace: SIGTERM, then SIGKILL after this long.
-	killGrace = 5 * time.Second
+	// kubeletRestartCap is the kubelet's longest crash-loop delay.
+	kubeletRestartCap = 300 * time.Second
 )
+
+// superviseEnv, set on a re-executed batchctl, makes MaybeSupervise run the
+// supervisor of one job: "<uid>|<state dir>".
+const superviseEnv = "_BATCHCTL_LOCAL_SUPERVISE"
 
 // MaybeSupervise runs the supervisor and exits when this process was started
 // as one (by Submit); otherwise it returns at once. main and every TestMain
@@ -41,22 +46,26 @@ func MaybeSupervise() {
 func supervise(arg string) int {
 	// Pods get SIGKILL when the thread that forked them exits (Pdeathsig);
 	// keeping the loop on the main thread makes that the process's death.
-	runtime.LockOSThread()
+	goruntime.LockOSThread()
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.SetPrefix(fmt.Sprintf("supervisor[%d] ", os.Getpid()))
 	_ = os.Unsetenv(superviseEnv) // pods must not become supervisors
-	parts := strings.SplitN(arg, "|", 4)
-	if len(parts) != 4 {
+	uid, dir, ok := strings.Cut(arg, "|")
+	if !ok || !validName(uid) {
 		log.Printf("bad %s value %q", superviseEnv, arg)
 		return 2
 	}
-	s := &supervisor{st: &store{dir: parts[3]}, uid: parts[0], ns: parts[1], name: parts[2]}
+	// First thing: until Notify, a signal would kill the supervisor.
+	s := &supervisor{st: &store{dir: dir}, uid: uid, sigs: make(chan os.Signal, 4)}
+	signal.Notify(s.sigs, controlSignals...)
+	signal.Ignore(syscall.SIGHUP)
 	lock, err := s.takeLock()
 	if err != nil {
 		log.Print(err)
 		return 1
 	}
 	defer lock.Close()
+	becomeSubreaper()
 	if err := s.run(); err != nil {
 		log.Print(err)
 		return 1
@@ -69,7 +78,7 @@ func supervise(arg string) int {
 func (s *supervisor) takeLock() (*os.File, error) {
 	path := s.st.lockPath(s.uid)
 	if !handoverLock {
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		f, err := openNoFollow(path, os.O_RDWR, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +86,7 @@ func (s *supervisor) takeLock() (*os.File, error) {
 	}
 	f := os.NewFile(3, path)
 	fi, err1 := f.Stat()
-	want, err2 := os.Stat(path)
+	want, err2 := os.Lstat(path)
 	if err1 != nil || err2 != nil || !os.SameFile(fi, want) {
 		return nil, fmt.Errorf("descriptor 3 is not the lock %s", path)
 	}
@@ -85,113 +94,96 @@ func (s *supervisor) takeLock() (*os.File, error) {
 	return f, nil
 }
 
-// supervisor runs one job. Everything happens on the goroutine in run;
-// process waiters and timers post closures to inbox.
+// supervisor drives one job: it feeds the Job controller's state machine
+// what its pods do and does what the machine decides. Everything happens on
+// the goroutine in run; process waiters post closures to inbox.
 type supervisor struct {
-	st            *store
-	uid, ns, name string
-	plan          *Plan
-	logDir        string
+	st   *store
+	uid  string
+	rec  *jobRecord
+	m    *jobcontroller.Machine
+	rt   *execRuntime
+	host host
+	sigs chan os.Signal
 
-	inbox chan func()
-	queue []func() // work posted from the loop itself
+	baseEnv []string // the environment every container starts from
+	inbox   chan func()
+	queue   []func() // machine inputs from the loop itself, after the current one
+	pods    map[string]*podRun
 
-	state   jobState
-	pods    map[*pod]bool // active pods
-	procs   map[*proc]bool
-	podSeq  int
-	seq     uint32
-	copiers sync.WaitGroup // copyOutput goroutines
-
-	// Kubernetes Job controller bookkeeping.
-	succeededIdx []bool          // Indexed
-	activeIdx    []bool          // Indexed
-	nextAttempt  map[int32]int32 // Indexed: attempt number of the index's next pod
-	lowIdx       int             // no index below it still needs a pod
-	retries      []int32         // NonIndexed: attempt numbers of pods to replace
-	failures     int32           // failed pods + in-place restarts, against backoffLimit
-	sinceSuccess int             // consecutive failures, for the backoff delay
-	gateUntil    time.Time       // no new pod before (Never backoff)
-	gateTimer    *time.Timer
-	deadline     *time.Timer
-	envs         map[*ContainerPlan]*containerEnv
-
-	ending  bool // outcome decided (or deleted); waiting for processes
-	deleted bool
-	final   jobState // phase, reason, message once ending
-	devnull *os.File
-
-	// Group commit.
-	dirty      map[uint32]*attemptRecord
-	stateDirty bool
-	committing bool
-	lastCheck  time.Time
+	// What changed since the last write.
+	dirty       map[string]bool // pods whose attempts changed
+	runs        map[string][][]containerRun
+	eventsDone  int
+	changed     bool
+	gen         uint64
+	deleted     bool
+	suspended   bool // the suspend request last applied
+	lastControl time.Time
 }
 
 func (s *supervisor) run() error {
-	var rec *jobRecord
-	err := s.st.view(func(tx *bolt.Tx) error {
-		var err error
-		rec, err = getJob(tx, s.ns, s.name)
-		return err
-	})
+	rec, err := s.st.readRecord(s.uid)
 	if err != nil {
 		return err
 	}
-	if rec == nil || rec.UID != s.uid || rec.Deleting || rec.State.Phase.Terminal() {
-		return nil // deleted or settled before we started
+	if s.exists(deletingFile) {
+		return nil // deleted before we started
 	}
-	s.plan, s.state = rec.Plan, rec.State
-	s.logDir = s.st.logDir(s.uid)
-	s.inbox = make(chan func(), 64)
-	s.pods, s.procs = map[*pod]bool{}, map[*proc]bool{}
-	s.dirty = map[uint32]*attemptRecord{}
-	s.envs = map[*ContainerPlan]*containerEnv{}
-	if s.plan.CompletionMode == "Indexed" {
-		s.succeededIdx = make([]bool, s.plan.Completions)
-		s.activeIdx = make([]bool, s.plan.Completions)
-		s.nextAttempt = map[int32]int32{}
+	if st, err := s.st.readState(s.uid); err == nil && st.Status.Phase.Terminal() {
+		return nil
 	}
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	signal.Ignore(syscall.SIGHUP)
-
-	now := time.Now()
-	s.state.StartTime = &now
-	s.stateDirty = true
-	if ads := s.plan.ActiveDeadlineSeconds; ads != nil {
-		s.deadline = time.AfterFunc(time.Duration(*ads)*time.Second, func() {
-			s.inbox <- func() { s.fail(backends.ReasonDeadlineExceeded, "Job was active longer than specified deadline") }
-		})
-	}
-	if s.devnull, err = os.Open(os.DevNull); err != nil {
+	s.rec = rec
+	if s.rt, err = newExecRuntime(s.uid); err != nil {
 		return err
 	}
-	defer s.devnull.Close()
-	if s.plan.Completions <= 0 {
-		s.succeed()
+	defer s.rt.devnull.Close()
+	s.host = thisHost()
+	s.baseEnv = inheritedEnv(os.Environ(), nil) // filtered when Submit started us
+	s.inbox = make(chan func(), 256)
+	s.pods, s.dirty, s.runs = map[string]*podRun{}, map[string]bool{}, map[string][][]containerRun{}
+
+	plan := rec.Plan
+	opts := jobcontroller.Options{
+		PodBackoff: delay(plan.Backoff.Initial), PodBackoffCap: delay(plan.Backoff.Cap),
+		RestartBackoff: delay(plan.Backoff.Initial), RestartBackoffCap: delay(min(plan.Backoff.Cap, Duration(kubeletRestartCap))),
+		NamePod: func(index int32) string {
+			if index < 0 {
+				return rec.Name + "-" + randSuffix()
+			}
+			return fmt.Sprintf("%s-%d-%s", rec.Name, index, randSuffix())
+		},
 	}
-	s.schedule()
+	if s.m, err = jobcontroller.New(rec.Manifest, opts, time.Now()); err != nil {
+		return err
+	}
+	s.suspended = rec.Manifest.Spec.Suspend != nil && *rec.Manifest.Spec.Suspend
+	s.applyControl(time.Now())
 
 	tick := time.NewTicker(commitInterval)
 	defer tick.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	s.changed = true
 	for {
-		for len(s.queue) > 0 {
-			f := s.queue[0]
-			s.queue = s.queue[1:]
-			f()
-		}
-		if s.ending && len(s.procs) == 0 && !s.committing {
+		s.drain()
+		if s.finished() {
 			break
 		}
+		timer.Reset(s.untilTimer())
 		select {
 		case f := <-s.inbox:
 			f()
-		case <-sigs:
-			s.stopDeleted()
+		case <-timer.C:
+			s.m.Tick(time.Now())
+			s.changed = true
+		case sig := <-s.sigs:
+			s.onSignal(sig)
 		case <-tick.C:
-			s.tick()
+			s.checkControl()
+			if s.changed {
+				s.commit(false)
+			}
 		}
 	}
 	if s.deleted {
@@ -200,186 +192,347 @@ func (s *supervisor) run() error {
 	return s.finish()
 }
 
-// later runs f on the loop after the current event.
-func (s *supervisor) later(f func()) { s.queue = append(s.queue, f) }
+// delay maps a configured delay to the machine's: 0 means none at all.
+func delay(d Duration) time.Duration {
+	if d <= 0 {
+		return jobcontroller.NoDelay
+	}
+	return time.Duration(d)
+}
+
+func (s *supervisor) untilTimer() time.Duration {
+	next, ok := s.m.NextTimer()
+	if !ok {
+		return time.Hour
+	}
+	return max(time.Until(next), 0)
+}
+
+// finished: the machine is done and no process is left, or the job was
+// deleted and its processes are gone.
+func (s *supervisor) finished() bool {
+	for _, p := range s.pods {
+		if len(p.running) > 0 {
+			return false
+		}
+	}
+	return s.deleted || s.m.Done()
+}
 
 // post runs f on the loop, from another goroutine.
 func (s *supervisor) post(f func()) { s.inbox <- f }
 
-// tick starts a group commit of what changed, or a deletion check.
-func (s *supervisor) tick() {
-	if s.committing || s.deleted {
-		return
-	}
-	if !s.stateDirty && len(s.dirty) == 0 {
-		if time.Since(s.lastCheck) >= checkInterval {
-			s.lastCheck = time.Now()
-			s.committing = true
-			go func() {
-				gone := s.isDeleted()
-				s.post(func() {
-					s.committing = false
-					if gone {
-						s.stopDeleted()
-					}
-				})
-			}()
+// drain does what the machine asks, and feeds it the inputs that doing so
+// produced, until it asks for nothing more.
+func (s *supervisor) drain() {
+	for {
+		acts := s.m.TakeActions()
+		for _, a := range acts {
+			s.do(a)
 		}
+		if len(s.queue) == 0 {
+			if len(acts) == 0 {
+				return
+			}
+			continue
+		}
+		q := s.queue
+		s.queue = nil
+		for _, f := range q {
+			f()
+		}
+	}
+}
+
+// later feeds the machine after the current action, never inside it.
+func (s *supervisor) later(f func()) { s.queue = append(s.queue, f) }
+
+func (s *supervisor) do(a jobcontroller.Action) {
+	s.changed = true
+	s.dirty[a.PodName()] = true
+	if s.deleted {
 		return
 	}
-	state, atts := s.snapshot(false)
-	s.committing = true
-	go func() {
-		gone, err := s.commit(state, atts, false)
-		s.post(func() {
-			s.committing = false
-			if err != nil {
-				log.Printf("commit: %v", err)
-				s.stateDirty = true
-				for seq, a := range atts {
-					if s.dirty[seq] == nil {
-						s.dirty[seq] = a
-					}
-				}
+	switch a := a.(type) {
+	case jobcontroller.CreatePod:
+		p := &podRun{name: a.Pod, uid: newUID(), index: a.Index, running: map[string]bool{}, procs: map[string]procRef{}}
+		s.pods[a.Pod] = p
+		if err := s.rt.prepare(p); err != nil {
+			log.Printf("pod %s: %v", a.Pod, err)
+		}
+	case jobcontroller.StartContainer:
+		s.startContainer(a)
+	case jobcontroller.StopPod:
+		p := s.pods[a.Pod]
+		if p == nil {
+			return
+		}
+		p.stopping = true
+		s.rt.signal(p, false)
+		if len(p.running) == 0 {
+			at := time.Now()
+			s.later(func() { s.m.PodTerminated(p.name, at) })
+		}
+	case jobcontroller.KillPod:
+		if p := s.pods[a.Pod]; p != nil {
+			s.rt.signal(p, true)
+		}
+	case jobcontroller.RemovePod:
+		if p := s.pods[a.Pod]; p != nil {
+			p.removed = true
+			if len(p.running) == 0 {
+				s.rt.release(p)
+				delete(s.pods, a.Pod)
 			}
-			if gone {
-				s.stopDeleted()
+		}
+	}
+}
+
+func (s *supervisor) startContainer(a jobcontroller.StartContainer) {
+	p := s.pods[a.Pod]
+	c := s.container(a.Container, a.Init)
+	if p == nil || c == nil {
+		log.Printf("machine asked for unknown container %s/%s", a.Pod, a.Container)
+		return
+	}
+	runs := s.runs[p.name]
+	if len(runs) == 0 || a.Restart > 0 { // a restart in place is a new run
+		runs = append(runs, nil)
+	}
+	runs[len(runs)-1] = append(runs[len(runs)-1], containerRun{Name: a.Container, Restart: a.Restart})
+	s.runs[p.name] = runs
+	spec := s.containerSpec(p, c, a.Init, a.Restart)
+	path := s.st.logFile(s.uid, logName(p.name, a.Restart, c.Name))
+	err := s.rt.start(p, spec, path, func(exit jobcontroller.Exit, at time.Time) {
+		s.post(func() { s.exited(p, c.Name, exit, at) })
+	})
+	now := time.Now()
+	if err != nil {
+		writeLog(path, fmt.Sprintf("batchctl: container %s: %v\n", c.Name, err))
+		s.later(func() { s.m.ContainerExited(p.name, c.Name, jobcontroller.Exit{Code: 128, Reason: "StartError"}, now) })
+		return
+	}
+	p.running[c.Name] = true
+	s.later(func() { s.m.ContainerStarted(p.name, c.Name, now) })
+}
+
+// exited reports a container's end to the machine, and the pod's end once
+// a stopped pod has nothing left.
+func (s *supervisor) exited(p *podRun, container string, exit jobcontroller.Exit, at time.Time) {
+	delete(p.running, container)
+	delete(p.procs, container)
+	s.changed, s.dirty[p.name] = true, true
+	if s.deleted {
+		return
+	}
+	s.m.ContainerExited(p.name, container, exit, at)
+	if len(p.running) == 0 {
+		if p.stopping {
+			s.m.PodTerminated(p.name, at)
+		}
+		if p.removed {
+			s.rt.release(p)
+			delete(s.pods, p.name)
+		}
+	}
+}
+
+func (s *supervisor) container(name string, init bool) *ContainerPlan {
+	cs := s.rec.Plan.Containers
+	if init {
+		cs = s.rec.Plan.InitContainers
+	}
+	for i := range cs {
+		if cs[i].Name == name {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+func logName(pod string, restart int32, container string) string {
+	return fmt.Sprintf("%s_%d_%s.log", pod, restart, container)
+}
+
+// onSignal: SIGTERM is Delete (stop everything, write nothing); SIGUSR1
+// (where there are signals) says a request file changed.
+func (s *supervisor) onSignal(sig os.Signal) {
+	if isControlSignal(sig) {
+		s.applyControl(time.Now())
+		return
+	}
+	s.stopDeleted()
+}
+
+func (s *supervisor) checkControl() {
+	if time.Since(s.lastControl) < checkInterval {
+		return
+	}
+	if s.exists(deletingFile) {
+		s.stopDeleted()
+		return
+	}
+	s.applyControl(time.Now())
+}
+
+// applyControl applies the suspend request, if it changed.
+func (s *supervisor) applyControl(now time.Time) {
+	s.lastControl = now
+	want := s.exists(suspendFile)
+	if want == s.suspended {
+		return
+	}
+	s.suspended = want
+	if want {
+		s.m.Suspend(now)
+	} else {
+		s.m.Resume(now)
+	}
+	s.changed = true
+}
+
+func (s *supervisor) exists(name string) bool {
+	_, err := os.Lstat(s.st.file(s.uid, name))
+	return err == nil
+}
+
+// stopDeleted stops every pod after Delete; nothing more is written.
+func (s *supervisor) stopDeleted() {
+	if s.deleted {
+		return
+	}
+	s.deleted = true
+	grace := 30 * time.Second
+	if g := s.rec.Manifest.Spec.Template.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = time.Duration(max(*g, 0)) * time.Second
+	}
+	for _, p := range s.pods {
+		s.rt.signal(p, false)
+	}
+	time.AfterFunc(max(grace, 2*time.Second), func() {
+		s.post(func() {
+			for _, p := range s.pods {
+				s.rt.signal(p, true)
 			}
 		})
-	}()
-}
-
-// snapshot copies what changed since the last commit.
-func (s *supervisor) snapshot(final bool) (jobState, map[uint32]*attemptRecord) {
-	st := s.state
-	if s.ending && !final {
-		st.Phase = backends.Running // the outcome is written once processes are gone
-	}
-	st.Procs = nil
-	for p := range s.procs {
-		st.Procs = append(st.Procs, procRef{Pod: p.pod.name, PID: p.p.Pid, Start: p.start})
-	}
-	atts := make(map[uint32]*attemptRecord, len(s.dirty))
-	for seq, a := range s.dirty {
-		c := *a
-		c.Containers = append([]string(nil), a.Containers...)
-		atts[seq] = &c
-	}
-	s.dirty = map[uint32]*attemptRecord{}
-	s.stateDirty = false
-	return st, atts
-}
-
-// commit writes state and attempts unless the job was deleted (gone).
-func (s *supervisor) commit(state jobState, atts map[uint32]*attemptRecord, final bool) (gone bool, err error) {
-	err = s.st.update(func(tx *bolt.Tx) error {
-		rec, err := getJob(tx, s.ns, s.name)
-		if err != nil {
-			return err
-		}
-		if rec == nil || rec.UID != s.uid || rec.Deleting {
-			gone = true
-			return nil
-		}
-		state.Generation = rec.State.Generation + 1
-		rec.State = state
-		if err := putAttempts(tx, s.uid, atts); err != nil {
-			return err
-		}
-		if err := putJob(tx, rec); err != nil {
-			return err
-		}
-		if final {
-			return addExpiry(tx, rec)
-		}
-		return nil
 	})
-	return gone, err
 }
 
-func (s *supervisor) isDeleted() bool {
-	gone := false
-	_ = s.st.view(func(tx *bolt.Tx) error {
-		rec, err := getJob(tx, s.ns, s.name)
-		gone = err == nil && (rec == nil || rec.UID != s.uid || rec.Deleting)
-		return nil
-	})
-	return gone
+// commit writes what changed: attempts and events appended, state.json
+// replaced (not fsynced: only the final state must survive a crash).
+func (s *supervisor) commit(final bool) error {
+	s.changed = false
+	var lines []byte
+	for name := range s.dirty {
+		runs := s.runs[name]
+		for i, a := range s.m.PodAttempts(name) {
+			l := attemptLine{Run: i, Attempt: a}
+			if i < len(runs) {
+				l.Containers = runs[i]
+			}
+			b, _ := json.Marshal(l)
+			lines = append(append(lines, b...), '\n')
+		}
+	}
+	s.dirty = map[string]bool{}
+	var errs []error
+	if len(lines) > 0 {
+		errs = append(errs, appendFile(s.st.file(s.uid, attemptsFile), lines))
+	}
+	if evs := s.m.EventsSince(s.eventsDone); len(evs) > 0 {
+		var b []byte
+		for _, e := range evs {
+			j, _ := json.Marshal(e)
+			b = append(append(b, j...), '\n')
+		}
+		if err := appendFile(s.st.file(s.uid, eventsFile), b); err == nil {
+			s.eventsDone += len(evs)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	s.gen++
+	st := &jobState{Generation: s.gen, Status: s.status(final)}
+	if !final {
+		for _, p := range s.pods {
+			if len(p.procs) > 0 || len(p.jails) > 0 {
+				st.Pods = append(st.Pods, s.rt.survivors(p))
+			}
+		}
+	}
+	errs = append(errs, s.st.writeState(s.uid, st, final))
+	if err := errors.Join(errs...); err != nil {
+		log.Printf("writing the job's state: %v", err)
+		s.changed = true
+		return err
+	}
+	return nil
 }
 
-// finish makes the logs durable, then writes the outcome, retrying: the job
-// is only over once the database says so.
+// status is the machine's, as the normalized status; it reads Running until
+// the end is written.
+func (s *supervisor) status(final bool) backends.Status {
+	st := s.m.NormalizedSummary()
+	st.Name, st.Namespace, st.Backend, st.UID = s.rec.Name, s.rec.Namespace, "local", s.uid
+	st.Labels = s.rec.Labels
+	created := s.rec.Created
+	st.CreationTime = &created
+	if st.Phase.Terminal() && !final {
+		st.Phase, st.Reason, st.Message, st.CompletionTime = backends.Running, "", "", nil
+	}
+	return st
+}
+
+// finish makes the logs durable, then writes the outcome: first in place
+// into the preallocated outcome file, which needs no free block, then
+// state.json. The job is only over once the outcome is on disk; until then
+// the supervisor keeps its lock (it is not lost) and keeps trying.
 func (s *supervisor) finish() error {
-	// Output still in a pipe belongs in the log; a process that escaped its
-	// process group may hold the pipe open, so do not wait for ever.
 	drained := make(chan struct{})
-	go func() { s.copiers.Wait(); close(drained) }()
+	go func() { s.rt.copiers.Wait(); close(drained) }()
 	select {
 	case <-drained:
 	case <-time.After(2 * time.Second):
 		log.Print("some container output is still open; not waiting for it")
 	}
-	if err := syncLogs(s.logDir); err != nil {
+	keep := map[int]bool{}
+	killOrphans(keep) // what escaped every process group ends with the job
+	if err := syncLogs(s.st.logDir(s.uid)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Printf("sync logs: %v", err)
 	}
-	s.state.Phase, s.state.Reason, s.state.Message = s.final.Phase, s.final.Reason, s.final.Message
-	now := time.Now()
-	s.state.FinishTime = &now
-	s.stateDirty = true
-	state, atts := s.snapshot(true)
-	var err error
-	for try, wait := 0, 100*time.Millisecond; try < 8; try, wait = try+1, wait*2 {
-		var gone bool
-		if gone, err = s.commit(state, atts, true); err == nil || gone {
+	_ = s.commit(true) // attempts and events appended; state.json durable if it can be
+	for _, name := range []string{attemptsFile, eventsFile} {
+		if f, err := openNoFollow(s.st.file(s.uid, name), os.O_RDONLY, 0); err == nil {
+			_ = f.Sync()
+			f.Close()
+		}
+	}
+	final := s.status(true)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
+		err := s.st.writeOutcome(s.uid, outcomeOf(&final))
+		if err == nil {
+			break
+		}
+		if s.exists(deletingFile) {
 			return nil
 		}
-		log.Printf("final commit: %v", err)
+		log.Printf("writing the outcome: %v (retrying in %v)", err, wait)
 		time.Sleep(wait)
 	}
-	return err
-}
-
-// fail decides the job failed: every active pod is stopped and counts as
-// failed, as the Job controller counts the pods it deletes.
-func (s *supervisor) fail(reason, msg string) {
-	if s.ending {
-		return
+	st := &jobState{Generation: s.gen + 1, Status: final}
+	if ttl := s.rec.Manifest.Spec.TTLSecondsAfterFinished; ttl != nil && final.CompletionTime != nil {
+		at := final.CompletionTime.Add(time.Duration(*ttl) * time.Second)
+		st.Expires = &at
+		s.st.addExpiry(s.uid, at)
 	}
-	s.final = jobState{Phase: backends.Failed, Reason: reason, Message: msg}
-	now := time.Now()
-	for p := range s.pods {
-		s.state.Failed++
-		s.dropPod(p, reason, now)
+	if err := s.st.writeState(s.uid, st, true); err != nil {
+		log.Printf("state.json not replaced (the outcome file has the outcome): %v", err)
 	}
-	s.end()
-}
-
-// succeed decides the job succeeded (no pod is active by then).
-func (s *supervisor) succeed() {
-	s.final = jobState{Phase: backends.Succeeded}
-	s.end()
-}
-
-// stopDeleted stops everything after Delete; nothing more is written.
-func (s *supervisor) stopDeleted() {
-	s.deleted = true
-	for p := range s.pods {
-		s.dropPod(p, "", time.Now())
+	for _, p := range s.pods {
+		s.rt.release(p)
 	}
-	s.end()
-}
-
-// end stops timers; the loop exits once every process is gone.
-func (s *supervisor) end() {
-	s.ending = true
-	for _, t := range []*time.Timer{s.gateTimer, s.deadline} {
-		if t != nil {
-			t.Stop()
-		}
+	if j := s.rt.jails; j.available() {
+		j.remove(filepath.Join(j.jobPath(s.uid)))
 	}
-	s.stateDirty = true
-}
-
-func (s *supervisor) markDirty(a *attemptRecord) {
-	s.dirty[a.seq] = a
+	return nil
 }

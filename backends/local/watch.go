@@ -15,21 +15,20 @@ const pollInterval = 100 * time.Millisecond
 func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends.Status) bool) error {
 	ref = b.ref(ref)
 	// Held until the finished job was reported; past its TTL it then goes.
-	release := b.st.hold(ref)
-	defer release()
-	rec, atts, err := b.load(ref, "", 0)
+	uid, st, release, err := b.loadHeld(ref)
 	if err != nil {
 		return err
 	}
-	if rec == nil {
+	defer release()
+	if st == nil {
 		return notFound("watch", ref)
 	}
-	uid, gen := rec.UID, rec.State.Generation
-	if fn(toStatus(rec, atts)) {
+	gen, phase := st.Generation, st.Status.Phase
+	if fn(&st.Status) {
 		return nil
 	}
 	var unlocked <-chan struct{}
-	if !rec.State.Phase.Terminal() {
+	if !st.Status.Phase.Terminal() {
 		unlocked = b.st.waitUnlocked(uid)
 	} else {
 		release()
@@ -44,22 +43,23 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 		case <-unlocked:
 			unlocked = nil
 		}
-		// Attempts are decoded only when the generation moved.
-		rec, atts, err := b.load(ref, uid, gen)
+		st, err := b.loadUID(uid)
 		if err != nil {
 			return err
 		}
-		if rec == nil || rec.UID != uid {
+		if st == nil {
 			return notFound("watch", ref)
 		}
-		if rec.State.Generation == gen {
+		// The generation moves with every write; the phase also moves when
+		// the final outcome came from the outcome file.
+		if st.Generation == gen && st.Status.Phase == phase {
 			continue
 		}
-		gen = rec.State.Generation
-		if fn(toStatus(rec, atts)) {
+		gen, phase = st.Generation, st.Status.Phase
+		if fn(&st.Status) {
 			return nil
 		}
-		if rec.State.Phase.Terminal() {
+		if st.Status.Phase.Terminal() {
 			release()
 		}
 	}
@@ -73,7 +73,7 @@ func (s *store) waitUnlocked(uid string) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		defer close(ch)
-		f, err := os.Open(s.lockPath(uid))
+		f, err := openNoFollow(s.lockPath(uid), os.O_RDONLY, 0)
 		if err != nil {
 			return
 		}
@@ -83,22 +83,4 @@ func (s *store) waitUnlocked(uid string) <-chan struct{} {
 		}
 	}()
 	return ch
-}
-
-func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backends.Status, error) {
-	ns := opts.Namespace
-	if ns == "" {
-		ns = b.namespace
-	}
-	recs, err := b.loadAll()
-	if err != nil {
-		return nil, err
-	}
-	var out []*backends.Status
-	for _, rec := range recs {
-		if (opts.AllNamespaces || rec.Namespace == ns) && backends.Matches(opts.Selector, rec.Labels) {
-			out = append(out, toStatus(rec, nil))
-		}
-	}
-	return out, nil
 }

@@ -17,6 +17,7 @@ func renderCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "job name, as submit --name"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "KEY=VALUE, as submit --env"},
 			&cli.BoolFlag{Name: "strict", Usage: "exit 2 when anything is approximated or unsupported"},
+			allowApproximateFlag(),
 			outputFlag("yaml or json (default: the platform's own, json for nomad, yaml otherwise)"),
 		),
 		Action: action(func(c *cli.Context) error {
@@ -59,7 +60,7 @@ func renderCommand() *cli.Command {
 			if len(r.Fidelity) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: every field is honoured\n", b.Info().Name)
 			}
-			return reportFidelity(c.App.ErrWriter, b.Info().Name, r.Fidelity, c.Bool("strict"))
+			return reportFidelity(c.App.ErrWriter, b.Info().Name, r.Fidelity, c.Bool("strict"), allowApproximate(c, s), false)
 		}),
 	}
 }

@@ -24,6 +24,7 @@ func submitCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "wait and stream the job's logs to stdout"},
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "strict", Usage: "refuse a job using fields the backend cannot honour"},
+			allowApproximateFlag(),
 			outputFlag("json, yaml, name, table, wide (default: job/NAME created)"),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the job name"},
 		),
@@ -53,7 +54,7 @@ func submit(c *cli.Context) error {
 	if err := applyOverrides(c, job, s); err != nil {
 		return err
 	}
-	if err := checkFidelity(b, job, c.Bool("strict"), c.App.ErrWriter); err != nil {
+	if err := checkFidelity(b, job, c.Bool("strict"), allowApproximate(c, s), c.App.ErrWriter); err != nil {
 		return err
 	}
 	st, err := b.Submit(c.Context, job)
@@ -136,27 +137,47 @@ func applyOverrides(c *cli.Context, job *jobspec.Job, s settings) error {
 }
 
 // checkFidelity renders job to learn what the backend will not honour
-// natively, reports it, and under --strict refuses.
-func checkFidelity(b backends.Backend, job *jobspec.Job, strict bool, stderr io.Writer) error {
+// natively, reports it, and refuses what could change the outcome (unless
+// allowed) or, under --strict, anything approximated.
+func checkFidelity(b backends.Backend, job *jobspec.Job, strict, allow bool, stderr io.Writer) error {
 	r, err := b.Render(job)
 	if err != nil {
 		return err
 	}
-	return reportFidelity(stderr, b.Info().Name, r.Fidelity, strict)
+	return reportFidelity(stderr, b.Info().Name, r.Fidelity, strict, allow, true)
 }
 
-// reportFidelity prints one line per entry on stderr; with strict, any
-// approximated or unsupported field makes it a usage error.
-func reportFidelity(stderr io.Writer, backend string, fs []backends.Fidelity, strict bool) error {
-	var refused []string
+// allowApproximate: --allow-approximate, or the allow-approximate setting.
+func allowApproximate(c *cli.Context, s settings) bool {
+	return c.Bool("allow-approximate") || s.Bool(backends.AllowApproximateKey)
+}
+
+func allowApproximateFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-approximate", Usage: "run a job even where the backend's approximation could change its outcome (setting allow-approximate)"}
+}
+
+// reportFidelity prints one line per entry on stderr. With strict, any
+// approximated or unsupported field is a usage error; with refuse, so is
+// any entry that can change the outcome, unless allowed.
+func reportFidelity(stderr io.Writer, backend string, fs []backends.Fidelity, strict, allow, refuse bool) error {
+	var refused, risky []string
 	for _, f := range fs {
 		fmt.Fprintf(stderr, "%s: %s: %s: %s\n", backend, f.Level, f.Field, f.Message)
 		if f.Refused() {
 			refused = append(refused, f.Field)
 		}
+		if f.Outcome {
+			risky = append(risky, f.Field)
+		}
 	}
-	if strict && len(refused) > 0 {
+	switch {
+	case strict && len(refused) > 0:
 		return usagef("--strict: the %s backend cannot honour %s", backend, strings.Join(refused, ", "))
+	case refuse && !allow && len(risky) > 0:
+		return usagef("the %s backend cannot honour %s as Kubernetes would, and the job's outcome could differ; "+
+			"--allow-approximate (or allow-approximate: true) runs it anyway", backend, strings.Join(risky, ", "))
+	case !refuse && len(risky) > 0 && !allow:
+		fmt.Fprintf(stderr, "%s: submit would refuse this job without --allow-approximate: %s could change its outcome\n", backend, strings.Join(risky, ", "))
 	}
 	return nil
 }

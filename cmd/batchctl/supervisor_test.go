@@ -20,8 +20,8 @@ func init() {
 
 // killSupervisorCmd SIGKILLs the process supervising a local job, as a crash
 // or an OOM kill would, and returns once the kernel has released its lock:
-// `killsupervisor NAME`. The pid is the one Submit wrote into the job's lock
-// file under $XDG_STATE_HOME/batchctl/locks.
+// `killsupervisor NAME`. The pid is the one Submit recorded in the job's
+// directory under $XDG_STATE_HOME/batchctl/jobs.
 func killSupervisorCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: killsupervisor NAME")
@@ -29,10 +29,11 @@ func killSupervisorCmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(ts.Exec("batchctl", "status", "-o", "json", args[0]))
 	var st struct{ UID string }
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &st))
-	lock := filepath.Join(ts.Getenv("XDG_STATE_HOME"), "batchctl", "locks", st.UID+".lock")
-	b, err := os.ReadFile(lock)
+	dir := filepath.Join(ts.Getenv("XDG_STATE_HOME"), "batchctl", "jobs", st.UID)
+	lock := filepath.Join(dir, "lock")
+	b, err := os.ReadFile(filepath.Join(dir, "supervisor"))
 	ts.Check(err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := strconv.Atoi(strings.Fields(string(b))[0])
 	ts.Check(err)
 	ts.Check(syscall.Kill(pid, syscall.SIGKILL))
 
