@@ -16,6 +16,7 @@ GORELEASER := $(CACHE)/bin/goreleaser-$(GORELEASER_VERSION)
 # (pinned, cached under .cache/) and started by the tests themselves:
 # targets k8s-tools, k8s-up/k8s-down, nomad-tools, nomad-up/nomad-down.
 include e2e/k8s.mk e2e/nomad.mk
+include e2e/docker.mk
 
 .PHONY: all build test unit vet fmt-check bench release-check clean
 
@@ -28,8 +29,8 @@ build:
 # on every backend (local; k8s against a real kube-apiserver and Job
 # controller; nomad against a real agent) and the testscript scenarios.
 # The first run builds the control plane and Nomad (~12 min cold).
-test: vet fmt-check $(K8S_TOOLS) $(NOMAD)
-	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
+test: vet fmt-check $(K8S_TOOLS) $(NOMAD) docker-tools
+	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(DOCKER_TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 # The quick loop: everything but the real platforms (their tests skip).
 unit:

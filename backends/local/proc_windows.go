@@ -37,4 +37,5 @@ func exitCode(ps *os.ProcessState) int32 { return int32(ps.ExitCode()) }
 func markCloseOnExec(uintptr) {}
 
 func syncLogs(dir string) error { return syncEach(dir) }
+
 const procStartTimeKnowable = false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
@@ -31,7 +32,16 @@ const indexEnv = "JOB_COMPLETION_INDEX"
 const runMarker = "\x1ebatchctl-run"
 
 // wrapScript runs the container's argv after writing the marker.
-const wrapScript = `printf '\036batchctl-run\n'; printf '\036batchctl-run\n' >&2; exec "$@"`
+const wrapScript = markScript + `exec "$@"`
+
+// markScript writes the marker to stdout and stderr.
+const markScript = `printf '\036batchctl-run\n'; printf '\036batchctl-run\n' >&2; `
+
+// holdScript keeps a docker container alive half a second before its
+// command runs: Nomad's docker driver stops collecting a container's output
+// as soon as it exits, often before it has read any of a container that
+// exits at once (hashicorp/nomad#6931). Silent where sleep is missing.
+const holdScript = `{ sleep 0.5 || sleep 1; } 2>/dev/null; `
 
 // translator turns one job into a Nomad job and its fidelity report.
 type translator struct {
@@ -43,6 +53,8 @@ type translator struct {
 
 	images     []string // unused images, said once for the job
 	imageField string
+	marked     []string // docker: containers run behind the run marker
+	unmarked   []string // docker: OnFailure containers that could not be marked
 }
 
 func (t *translator) note(field string, level backends.FidelityLevel, format string, args ...any) {
@@ -97,6 +109,9 @@ func (b *backend) translate(job *jobspec.Job, id, op string) (*api.Job, []backen
 	}
 	t.jobLevel()
 	for _, path := range job.Unmodelled {
+		if b.driver == driverDocker && strings.HasSuffix(path, ".imagePullPolicy") {
+			continue // force_pull or a note: see pull
+		}
 		t.note(path, backends.Unsupported, "not honoured by the nomad backend")
 	}
 	backends.SortFidelity(t.fid)
@@ -158,8 +173,12 @@ func (t *translator) group() (*api.TaskGroup, error) {
 		t.note("spec.template.spec.initContainers", backends.Approximated,
 			"Nomad runs its %d prestart tasks at the same time, not one after another", n)
 	}
+	var pod corev1.PodSpec
+	if job.Object != nil {
+		pod = job.Object.Spec.Template.Spec
+	}
 	for i, c := range job.Template.InitContainers {
-		task, err := t.task(fmt.Sprintf("spec.template.spec.initContainers[%d]", i), c, wrap)
+		task, err := t.task(fmt.Sprintf("spec.template.spec.initContainers[%d]", i), c, pullPolicy(pod.InitContainers, i), wrap)
 		if err != nil {
 			return nil, err
 		}
@@ -167,13 +186,30 @@ func (t *translator) group() (*api.TaskGroup, error) {
 		g.Tasks = append(g.Tasks, task)
 	}
 	for i, c := range job.Template.Containers {
-		task, err := t.task(fmt.Sprintf("spec.template.spec.containers[%d]", i), c, wrap)
+		task, err := t.task(fmt.Sprintf("spec.template.spec.containers[%d]", i), c, pullPolicy(pod.Containers, i), wrap)
 		if err != nil {
 			return nil, err
 		}
 		g.Tasks = append(g.Tasks, task)
 	}
+	if len(t.marked) > 0 {
+		t.note("spec.template.spec.restartPolicy", backends.Emulated,
+			"OnFailure: Nomad restarts the task in place; batchctl runs the command of %s through the shell it starts, which writes a marker line before every run so that logs can tell the attempts apart",
+			strings.Join(t.marked, ", "))
+	}
+	if len(t.unmarked) > 0 {
+		t.note("spec.template.spec.restartPolicy", backends.Note,
+			"the output of every in-place restart of %s goes to the same Nomad log, and logs attributes it all to the first attempt: batchctl marks the runs only of a command that starts a shell (sh, bash, ...), the one program it knows the image has",
+			strings.Join(t.unmarked, ", "))
+	}
 	return g, nil
+}
+
+func pullPolicy(cs []corev1.Container, i int) corev1.PullPolicy {
+	if i < len(cs) {
+		return cs[i].ImagePullPolicy
+	}
+	return ""
 }
 
 // retries sets the restart and reschedule blocks from restartPolicy and
@@ -199,9 +235,7 @@ func (t *translator) retries(g *api.TaskGroup) (wrap bool) {
 				"counted per task of each allocation (Nomad restarts each up to %d times), not across the job; when one allocation runs out, batchctl reports the job Failed but the others run on", limit)
 		}
 		if t.b.driver == driverDocker {
-			t.note("spec.template.spec.restartPolicy", backends.Note,
-				"the output of every in-place restart goes to the same Nomad log: logs attributes it all to the first attempt")
-			return false
+			return true // for the commands that start a shell: see task
 		}
 		t.note("spec.template.spec.restartPolicy", backends.Emulated,
 			"OnFailure: Nomad restarts the task in place; batchctl runs each command through /bin/sh, which writes a marker line before every run so that logs can tell the attempts apart")
@@ -230,7 +264,7 @@ func (t *translator) retries(g *api.TaskGroup) (wrap bool) {
 }
 
 // task translates one container.
-func (t *translator) task(path string, c jobspec.Container, wrap bool) (*api.Task, error) {
+func (t *translator) task(path string, c jobspec.Container, pull corev1.PullPolicy, wrap bool) (*api.Task, error) {
 	task := &api.Task{Name: c.Name, Driver: t.b.driver, KillSignal: "SIGTERM"} // Kubernetes stops with SIGTERM
 	env, vars := t.env(path, c)
 	task.Env = env
@@ -242,6 +276,22 @@ func (t *translator) task(path string, c jobspec.Container, wrap bool) (*api.Tas
 	switch t.b.driver {
 	case driverDocker:
 		cfg["image"] = c.Image
+		if t.pull(path, c.Image, pull) {
+			cfg["force_pull"] = true
+		}
+		if len(argv) > 0 && shells[argv[0][strings.LastIndexByte(argv[0], '/')+1:]] {
+			// The image has this shell, since the command runs it.
+			script := holdScript + `exec "$@"`
+			if wrap {
+				script = markScript + script
+				t.marked = append(t.marked, c.Name)
+			}
+			argv = append([]string{argv[0], "-c", script, "batchctl"}, argv...)
+			t.note(path+".command", backends.Note,
+				"Nomad's docker driver can lose the output of a container that exits at once (hashicorp/nomad#6931): batchctl runs the command through its shell, after half a second")
+		} else if wrap {
+			t.unmarked = append(t.unmarked, c.Name)
+		}
 		if len(argv) > 0 {
 			cfg["entrypoint"] = argv // Kubernetes' command replaces ENTRYPOINT
 		}
@@ -273,6 +323,37 @@ func (t *translator) task(path string, c jobspec.Container, wrap bool) (*api.Tas
 	task.Config = cfg
 	task.Resources = t.resources(path+".resources", c.Resources)
 	return task, nil
+}
+
+// shells run batchctl's scripts (holdScript, markScript) when a docker
+// container's command starts one of them: then the image has it.
+var shells = map[string]bool{"sh": true, "ash": true, "dash": true, "bash": true, "ksh": true, "mksh": true, "zsh": true}
+
+// pull maps imagePullPolicy to the docker driver, reporting whether the
+// task needs force_pull. Unset, Kubernetes' default (Always for :latest or
+// no tag, else IfNotPresent) is what the driver does already: it uses an
+// image the client has, except a :latest one, which it pulls at every start.
+func (t *translator) pull(path, image string, policy corev1.PullPolicy) bool {
+	field := path + ".imagePullPolicy"
+	latest := !strings.Contains(image, "@")
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		latest = latest && image[i+1:] == "latest"
+	}
+	switch policy {
+	case corev1.PullAlways:
+		return true
+	case corev1.PullIfNotPresent:
+		if latest {
+			t.note(field, backends.Approximated, "Nomad's docker driver pulls %s (tag latest) at every start, even when the client has it", image)
+		}
+	case corev1.PullNever:
+		msg := "Nomad's docker driver uses the client's copy of the image but pulls it when the client has none: it cannot refuse to pull"
+		if latest {
+			msg = fmt.Sprintf("Nomad's docker driver pulls %s (tag latest) at every start: it cannot refuse to pull", image)
+		}
+		t.note(field, backends.Approximated, "%s", msg)
+	}
+	return false
 }
 
 // env builds the task's environment with Kubernetes' $(VAR) expansion done

@@ -55,13 +55,13 @@ func Retry(ctx context.Context, transient func(error) bool, fn func(context.Cont
 type Cause int
 
 const (
-	NoCause  Cause = iota // not a transport error: the server answered
-	TLS                   // handshake or certificate failure: retrying cannot help
-	DNS                   // the host name does not resolve
-	Refused               // nothing listens there (yet)
-	Timeout               // no answer in time
-	Reset                 // the connection broke mid-request
-	Network               // any other transport failure
+	NoCause Cause = iota // not a transport error: the server answered
+	TLS                  // handshake or certificate failure: retrying cannot help
+	DNS                  // the host name does not resolve
+	Refused              // nothing listens there (yet)
+	Timeout              // no answer in time
+	Reset                // the connection broke mid-request
+	Network              // any other transport failure
 )
 
 var causeText = map[Cause]string{TLS: "TLS failure", DNS: "host name does not resolve", Refused: "connection refused",

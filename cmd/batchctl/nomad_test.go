@@ -44,5 +44,9 @@ func startNomad(t *testing.T) (map[string]string, bool) {
 	})
 	// The driver is nomad.driver's default, raw_exec: exporting
 	// BATCHCTL_NOMAD_DRIVER would override every script's config file.
-	return map[string]string{"NOMAD_ADDR": a.Addr, "REAL_NOMAD_ADDR": a.Addr}, true
+	env := map[string]string{"NOMAD_ADDR": a.Addr, "REAL_NOMAD_ADDR": a.Addr}
+	if a.DockerHost != "" {
+		env[dockerCondition] = "1" // the agent's docker driver has a daemon: [docker] holds
+	}
+	return env, true
 }

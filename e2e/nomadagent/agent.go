@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/batchctl/batchctl/e2e/dockerd"
 )
 
 // Options configure Start.
@@ -34,12 +36,19 @@ type Options struct {
 	Detach bool
 	// ReadyTimeout bounds each wait for readiness (default 60s).
 	ReadyTimeout time.Duration
+	// DockerHost is the endpoint (unix://...) of the Docker daemon the
+	// docker driver uses. Empty: the private test daemon that DOCKER_HOST
+	// names (make test; see e2e/dockerd), if any. Without one the docker
+	// driver is disabled, so a test agent never reaches the machine's own
+	// daemon.
+	DockerHost string
 }
 
 // Agent is a running Nomad agent: one -dev process, or server + client.
 type Agent struct {
-	Addr   string // http://127.0.0.1:<port> of the server, for NOMAD_ADDR
-	NodeID string
+	Addr       string // http://127.0.0.1:<port> of the server, for NOMAD_ADDR
+	NodeID     string
+	DockerHost string // the docker driver's daemon; "" when it is disabled
 
 	opts  Options
 	procs []*proc // in start order
@@ -49,6 +58,7 @@ type stateFile struct {
 	Addr       string  `json:"addr"`
 	Binary     string  `json:"binary"`
 	Persistent bool    `json:"persistent"`
+	DockerHost string  `json:"docker_host,omitempty"`
 	Procs      []*proc `json:"procs"`
 }
 
@@ -83,7 +93,12 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	if pids := markedProcesses(opts.WorkDir); len(pids) > 0 {
 		return nil, fmt.Errorf("processes %v of an earlier agent in %s still run; Stop it (make nomad-down) first", pids, opts.WorkDir)
 	}
-	a := &Agent{opts: opts}
+	if opts.DockerHost == "" {
+		if d, err := dockerd.FromEnv(ctx); err == nil {
+			opts.DockerHost = d.Host
+		}
+	}
+	a := &Agent{opts: opts, DockerHost: opts.DockerHost}
 	if err := RemoveAllSafe(a.path("state")); err != nil { // a fresh agent, not a crashed one's jobs
 		return nil, err
 	}
@@ -115,8 +130,8 @@ func Load(workDir string, logf func(string, ...any)) (*Agent, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("agent.json: %w", err)
 	}
-	return &Agent{Addr: st.Addr, procs: st.Procs,
-		opts: Options{Binary: st.Binary, WorkDir: workDir, Persistent: st.Persistent, Logf: logf}}, nil
+	return &Agent{Addr: st.Addr, procs: st.Procs, DockerHost: st.DockerHost,
+		opts: Options{Binary: st.Binary, WorkDir: workDir, Persistent: st.Persistent, Logf: logf, DockerHost: st.DockerHost}}, nil
 }
 
 // Running reports whether any of the agent's processes is still up.
@@ -215,7 +230,7 @@ func (a *Agent) terminate() error {
 }
 
 func (a *Agent) saveState() error {
-	b, err := json.MarshalIndent(stateFile{Addr: a.Addr, Binary: a.opts.Binary, Persistent: a.opts.Persistent, Procs: a.procs}, "", "  ")
+	b, err := json.MarshalIndent(stateFile{Addr: a.Addr, Binary: a.opts.Binary, Persistent: a.opts.Persistent, DockerHost: a.DockerHost, Procs: a.procs}, "", "  ")
 	if err != nil {
 		return err
 	}

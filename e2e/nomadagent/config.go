@@ -23,12 +23,12 @@ func (a *Agent) configure() error {
 	}
 	a.Addr = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	type spec struct{ name, body string }
-	specs := []spec{{"agent", common(a.path("state", "agent"), ports[0:3]) + clientHCL("")}}
+	specs := []spec{{"agent", common(a.path("state", "agent"), ports[0:3]) + clientHCL("", a.DockerHost)}}
 	if a.opts.Persistent {
 		specs = []spec{
 			{"server", common(a.path("state", "server"), ports[0:3]) + serverHCL},
 			{"client", common(a.path("state", "client"), ports[3:6]) +
-				clientHCL(fmt.Sprintf("servers = [\"127.0.0.1:%d\"]", ports[1]))},
+				clientHCL(fmt.Sprintf("servers = [\"127.0.0.1:%d\"]", ports[1]), a.DockerHost)},
 		}
 	}
 	a.procs = nil
@@ -78,7 +78,11 @@ server {
 }
 `
 
-func clientHCL(servers string) string {
+func clientHCL(servers, dockerHost string) string {
+	denylist := `"driver.denylist" = "docker"` // no test daemon: no docker
+	if dockerHost != "" {
+		denylist = ""
+	}
 	return fmt.Sprintf(`
 client {
   enabled           = true
@@ -88,6 +92,7 @@ client {
     # AWS_CA_BUNDLE in the environment makes env_aws abort the agent, and the
     # cloud fingerprinters probe non-loopback metadata addresses.
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
+    %s
   }
 }
 
@@ -96,7 +101,30 @@ plugin "raw_exec" {
     enabled = true
   }
 }
-`, servers)
+`, servers, denylist) + dockerHCL(dockerHost)
+}
+
+// dockerHCL points the docker driver at the test daemon. Every test agent
+// shares that daemon, and its images were imported with no registry to pull
+// them back from: so no image GC, and no removal of containers this agent
+// does not know (another agent's).
+func dockerHCL(host string) string {
+	if host == "" {
+		return ""
+	}
+	return fmt.Sprintf(`
+plugin "docker" {
+  config {
+    endpoint = %q
+    gc {
+      image = false
+      dangling_containers {
+        enabled = false
+      }
+    }
+  }
+}
+`, host)
 }
 
 // freePorts picks n loopback ports free for TCP and UDP (serf uses both).

@@ -112,9 +112,10 @@ func (a *Agent) checkServer(ctx context.Context, addr string) error {
 }
 
 // checkNode: the client at addr has registered, during this run, a node that
-// is ready, eligible and has raw_exec healthy. A -dev agent is also checked
-// as a server. StatusUpdatedAt must be from this run: after a restart the
-// node is still "ready" in the server's state until the client re-registers.
+// is ready, eligible and has raw_exec (and docker, when configured) healthy.
+// A -dev agent is also checked as a server. StatusUpdatedAt must be from this
+// run: after a restart the node is still "ready" in the server's state until
+// the client re-registers.
 func (a *Agent) checkNode(ctx context.Context, addr string, since int64) error {
 	if !a.opts.Persistent {
 		if err := a.checkServer(ctx, addr); err != nil {
@@ -150,7 +151,7 @@ func (a *Agent) checkNode(ctx context.Context, addr string, since int64) error {
 	if _, err := a.Do(ctx, "GET", "/v1/node/"+url.PathEscape(id), nil, &node); err != nil {
 		return err
 	}
-	raw := node.Drivers["raw_exec"]
+	raw, docker := node.Drivers["raw_exec"], node.Drivers["docker"]
 	switch {
 	case node.StatusUpdatedAt < since:
 		return fmt.Errorf("node %s not re-registered yet", id)
@@ -158,6 +159,8 @@ func (a *Agent) checkNode(ctx context.Context, addr string, since int64) error {
 		return fmt.Errorf("node %s is %s/%s", id, node.Status, node.SchedulingEligibility)
 	case !raw.Healthy:
 		return fmt.Errorf("raw_exec not healthy: %q", raw.HealthDescription)
+	case a.DockerHost != "" && !docker.Healthy:
+		return fmt.Errorf("docker (%s) not healthy: %q", a.DockerHost, docker.HealthDescription)
 	}
 	a.NodeID = id
 	return nil
