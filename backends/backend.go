@@ -8,6 +8,7 @@ package backends
 
 import (
 	"context"
+	"io"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -80,6 +81,23 @@ type Describer interface {
 type Suspender interface {
 	Suspend(ctx context.Context, ref Ref) error
 	Resume(ctx context.Context, ref Ref) error
+}
+
+// ListWatcher is implemented by backends that can follow many jobs at the
+// cost of one: WatchList calls fn with every job List would report, sorted
+// the same way, then again after every change, until fn returns true or
+// ctx ends. It survives dropped connections as Watch does. `wait` of many
+// jobs and `list -w` use it; without it the CLI polls List.
+type ListWatcher interface {
+	WatchList(ctx context.Context, opts ListOptions, fn func([]*Status) (done bool)) error
+}
+
+// Doctor is implemented by backends that keep state of their own: Doctor
+// reports on w what is wrong with it (unreadable or half-written records,
+// leftovers) and, with repair, fixes what it can without losing a readable
+// job. It returns how many problems remain.
+type Doctor interface {
+	Doctor(ctx context.Context, repair bool, w io.Writer) (problems int, err error)
 }
 
 // Ref names one job.

@@ -1,6 +1,9 @@
 package backends
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // Phase is the one-word state of a job, the same on every backend.
 type Phase string
@@ -77,4 +80,14 @@ type Event struct {
 	Reason  string    `json:"reason"`
 	Object  string    `json:"object,omitempty"`
 	Message string    `json:"message"`
+}
+
+// SortStatuses orders jobs as List reports them: by namespace, then name.
+func SortStatuses(sts []*Status) {
+	sort.Slice(sts, func(i, j int) bool {
+		if sts[i].Namespace != sts[j].Namespace {
+			return sts[i].Namespace < sts[j].Namespace
+		}
+		return sts[i].Name < sts[j].Name
+	})
 }

@@ -65,6 +65,7 @@ var cases = []struct {
 	{"TTL", testTTL},
 	{"Render", testRender},
 	{"Suspend", testSuspend},
+	{"WatchList", testWatchList},
 }
 
 // env is one case's backend and helpers.

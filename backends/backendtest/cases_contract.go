@@ -118,3 +118,54 @@ func testSuspend(e *env) {
 		e.t.Errorf("Suspend of a finished job: %v, want invalid", err)
 	}
 }
+
+// testWatchList: a backend that can follow many jobs with one watch sees
+// each of them through to its end, and only those its selector matches.
+func testWatchList(e *env) {
+	lw, ok := e.b.(backends.ListWatcher)
+	if !ok {
+		e.t.Skipf("%s follows many jobs by polling List (no ListWatcher)", e.info.Name)
+	}
+	base := jobName(e.t, "")
+	e.submit(jobSpec{name: base + "-a", labels: map[string]string{"batchctl.dev/case": base}, script: "true"})
+	e.submit(jobSpec{name: base + "-b", labels: map[string]string{"batchctl.dev/case": base}, backoffLimit: ptr[int32](0), script: "exit 3", exitCode: 3})
+	e.submit(jobSpec{name: base + "-other", script: "true"})
+	sel, err := backends.ParseSelector("batchctl.dev/case=" + base)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	calls := 0
+	var last []*backends.Status
+	err = lw.WatchList(e.ctx, backends.ListOptions{Namespace: e.opt.Namespace, Selector: sel}, func(sts []*backends.Status) bool {
+		calls++
+		last = sts
+		for _, st := range sts {
+			e.check(st)
+			if st.Name == base+"-other" {
+				e.t.Errorf("WatchList reported %s, which the selector does not match", st.Name)
+			}
+		}
+		done := len(sts) == 2
+		for _, st := range sts {
+			done = done && st.Phase.Terminal()
+		}
+		return done
+	})
+	if err != nil {
+		e.t.Fatalf("WatchList: %v (after %d calls)", err, calls)
+	}
+	if len(last) != 2 || last[0].Name != base+"-a" || last[1].Name != base+"-b" {
+		e.t.Fatalf("last report %v, want %s-a and %s-b in order", names(last), base, base)
+	}
+	if last[0].Phase != backends.Succeeded || last[1].Phase != backends.Failed {
+		e.t.Errorf("phases %s, %s; want Succeeded, Failed", last[0].Phase, last[1].Phase)
+	}
+}
+
+func names(sts []*backends.Status) []string {
+	var out []string
+	for _, st := range sts {
+		out = append(out, st.Name)
+	}
+	return out
+}

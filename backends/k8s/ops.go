@@ -2,7 +2,6 @@ package k8s
 
 import (
 	"context"
-	"sort"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,15 +57,10 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	if opts.AllNamespaces {
 		ns = metav1.NamespaceAll
 	}
-	managed, err := labels.NewRequirement(backends.ManagedByLabel, selection.Equals, []string{backends.ManagedByValue})
+	sel, err := managedSelector(opts)
 	if err != nil {
 		return nil, err
 	}
-	sel := labels.NewSelector()
-	if opts.Selector != nil {
-		sel = opts.Selector
-	}
-	sel = sel.Add(*managed)
 	var list *batchv1.JobList
 	err = b.call(ctx, "list", backends.Ref{Namespace: ns}, func(ctx context.Context) error {
 		var err error
@@ -80,11 +74,19 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	for i := range list.Items {
 		out = append(out, toStatus(&list.Items[i]))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
+	backends.SortStatuses(out)
 	return out, nil
+}
+
+// managedSelector is the user's selector and batchctl's managed-by label.
+func managedSelector(opts backends.ListOptions) (labels.Selector, error) {
+	managed, err := labels.NewRequirement(backends.ManagedByLabel, selection.Equals, []string{backends.ManagedByValue})
+	if err != nil {
+		return nil, err
+	}
+	sel := labels.NewSelector()
+	if opts.Selector != nil {
+		sel = opts.Selector
+	}
+	return sel.Add(*managed), nil
 }

@@ -16,6 +16,18 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 	ref = b.ref(ref)
 	uid, st, err := b.load(ref)
 	if err != nil {
+		// A job whose files cannot be read can still be deleted: that is
+		// what its owner wants of it.
+		if uid, lerr := b.st.lookup(ref.Namespace, ref.Name); lerr == nil && uid != "" {
+			st = &jobState{}
+			if err := b.requestDelete(uid); err == nil && b.st.supervisorAlive(uid, st) {
+				<-b.st.waitUnlocked(uid)
+			}
+			stopSurvivors(uid, nil)
+			b.st.unclaim(ref.Namespace, ref.Name, uid)
+			b.st.removeJob(uid)
+			return nil
+		}
 		return err
 	}
 	if st == nil {
@@ -32,7 +44,7 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 				Msg: "the job is being deleted but its pods have not stopped yet", Err: ctx.Err()}
 		}
 		if cur, err := b.st.readState(uid); err == nil {
-			stopSurvivors(uid, cur.Pods) // its supervisor died before stopping them
+			b.st.stopJob(uid, cur.Pods) // its supervisor died before stopping them
 		}
 	}
 	b.st.unclaim(ref.Namespace, ref.Name, uid)

@@ -45,6 +45,7 @@ func newApp(reg *backends.Registry, stdin io.Reader, stdout, stderr io.Writer) *
 			renderCommand(),
 			validateCommand(),
 			configCommand(),
+			doctorCommand(),
 			versionCommand(),
 			completionCommand(),
 		},

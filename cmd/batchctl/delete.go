@@ -16,25 +16,41 @@ func deleteCommand() *cli.Command {
 		Name:      "delete",
 		Aliases:   []string{"rm"},
 		Usage:     "delete jobs, stopping what still runs; their logs go with them",
-		ArgsUsage: "NAME...",
-		Flags: append(connectionFlags(),
+		ArgsUsage: "NAME... | -l SELECTOR | --all | --phase Succeeded,Failed",
+		Description: "Stops what still runs and removes the jobs. Select them by name, by label (-l), all of them\n" +
+			"(--all), or by phase: `delete --phase Succeeded,Failed` cleans up finished jobs.",
+		Flags: append(append(connectionFlags(),
 			&cli.BoolFlag{Name: "ignore-not-found", Usage: "a missing job is not an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing"},
 			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "return only once the job is gone"},
 			timeoutFlag(),
-		),
+		), selectionFlags("delete")...),
 		Action: action(func(c *cli.Context) error {
-			if c.NArg() == 0 {
-				return usagef("delete: at least one job NAME is required")
-			}
 			b, s, err := openBackend(c)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
+			sel, err := parseSelection(c, s, "delete")
+			if err != nil {
+				return err
+			}
+			refs := sel.refs
+			if len(refs) == 0 || len(sel.phases) > 0 {
+				found, _, err := sel.resolve(c.Context, b, s)
+				if err != nil {
+					return err
+				}
+				refs = nil
+				for _, st := range found {
+					refs = append(refs, backends.Ref{Name: st.Name, Namespace: st.Namespace})
+				}
+				if len(refs) == 0 && !c.Bool("quiet") {
+					fmt.Fprintln(c.App.ErrWriter, "no jobs found")
+				}
+			}
 			var firstErr error
-			for _, name := range c.Args().Slice() {
-				ref := refFor(name, s)
+			for _, ref := range refs {
 				err := b.Delete(c.Context, ref)
 				if err == nil && c.Bool("wait") {
 					err = waitGone(c.Context, b, ref, c.Duration("timeout"))
@@ -42,7 +58,7 @@ func deleteCommand() *cli.Command {
 				switch {
 				case err == nil:
 					if !c.Bool("quiet") {
-						fmt.Fprintf(c.App.Writer, "job/%s deleted\n", ref.Name)
+						fmt.Fprintf(c.App.Writer, "job/%s deleted\n", refArg(ref, s, b.Info()))
 					}
 				case errors.Is(err, backends.ErrNotFound) && c.Bool("ignore-not-found"):
 				default:

@@ -80,7 +80,7 @@ func writeDescription(w io.Writer, st *backends.Status) error {
 	field("Start Time", timeOrDash(st.StartTime))
 	field("Completed At", timeOrDash(st.CompletionTime))
 	field("Duration", duration(st, time.Now()))
-	field("Labels", labels(st.Labels))
+	field("Labels", labelList(st.Labels))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func timeOrDash(t *time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func labels(m map[string]string) string {
+func labelList(m map[string]string) string {
 	if len(m) == 0 {
 		return "<none>"
 	}

@@ -55,6 +55,13 @@ func (e jobFailedError) Error() string {
 	return msg
 }
 
+// jobsFailedError: of many jobs waited for, some failed: exit 1.
+type jobsFailedError struct{ failed, total int }
+
+func (e jobsFailedError) Error() string {
+	return fmt.Sprintf("%d of %d jobs failed", e.failed, e.total)
+}
+
 // timeoutError: --timeout passed with the job still active: exit 5.
 type timeoutError struct{ msg string }
 
@@ -72,13 +79,14 @@ func exitCode(err error) int {
 		fe   *jobspec.FieldError
 		ue   usageError
 		jf   jobFailedError
+		jsf  jobsFailedError
 		te   timeoutError
 		ie   interruptedError
 	)
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &jf):
+	case errors.As(err, &jf), errors.As(err, &jsf):
 		return exitJobFailed
 	case errors.As(err, &list), errors.As(err, &fe), errors.As(err, &ue), errors.Is(err, backends.ErrInvalid):
 		return exitUsage

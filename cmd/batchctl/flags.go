@@ -126,6 +126,11 @@ func jobArg(st *backends.Status, s settings, info backends.Info) string {
 	return st.Namespace + "/" + st.Name
 }
 
+// refArg is jobArg for a ref.
+func refArg(ref backends.Ref, s settings, info backends.Info) string {
+	return jobArg(&backends.Status{Name: ref.Name, Namespace: ref.Namespace}, s, info)
+}
+
 // oneName returns the single NAME argument of c.
 func oneName(c *cli.Context) (string, error) {
 	switch c.NArg() {

@@ -21,17 +21,17 @@ var errTimedOut = errors.New("timed out")
 func waitCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "wait",
-		Usage:     "wait until a job succeeds or fails; the exit code tells which",
-		ArgsUsage: "NAME",
-		Description: "Waits for the job to finish, succeeded or failed, and exits 0 or 1 accordingly.\n" +
-			"--timeout gives up with exit 5; Ctrl-C gives up with exit 130. Neither touches the job.",
-		Flags: append(connectionFlags(), timeoutFlag(),
-			outputFlag("print the final status: json, yaml, table, wide, name (default: nothing)")),
+		Usage:     "wait until jobs succeed or fail; the exit code tells which",
+		ArgsUsage: "NAME... | -l SELECTOR | --all",
+		Description: "Waits for the jobs to finish, succeeded or failed: exit 0 when all succeeded, 1 when any failed\n" +
+			"(at the first failure with --fail-fast), 4 when a job does not exist or is deleted meanwhile.\n" +
+			"Many jobs are followed with one watch; a line per finished job goes to stderr, and -o json prints\n" +
+			"a summary. --timeout gives up with exit 5; Ctrl-C gives up with exit 130. Neither touches a job.",
+		Flags: append(append(connectionFlags(), timeoutFlag(),
+			outputFlag("print the final status: json, yaml, table, wide, name (default: nothing)"),
+			&cli.BoolFlag{Name: "fail-fast", Usage: "with many jobs: stop at the first failure (exit 1)"}),
+			selectionFlags("wait for")...),
 		Action: action(func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
 			format := c.String("output")
 			if format != "" {
 				if err := checkOutput(format, outTable, outWide, outJSON, outYAML, outName); err != nil {
@@ -43,7 +43,14 @@ func waitCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
-			st, err := waitJob(c.Context, b, refFor(name, s), c.Duration("timeout"), c.App.ErrWriter)
+			sel, err := parseSelection(c, s, "wait")
+			if err != nil {
+				return err
+			}
+			if len(sel.refs) != 1 || len(sel.phases) > 0 {
+				return waitMany(c, b, s, sel, format)
+			}
+			st, err := waitJob(c.Context, b, sel.refs[0], c.Duration("timeout"), c.App.ErrWriter)
 			if st != nil && format != "" {
 				if werr := newStatusWriter(c, format, s, b.Info()).one(st); werr != nil {
 					return werr

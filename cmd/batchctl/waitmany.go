@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/batchctl/batchctl/backends"
+)
+
+// waitSummary is `wait -o json` of many jobs.
+type waitSummary struct {
+	Jobs      []*backends.Status `json:"jobs"`
+	Succeeded int                `json:"succeeded"`
+	Failed    int                `json:"failed"`
+	Pending   int                `json:"pending"`
+	Gone      int                `json:"gone,omitempty"`
+}
+
+// waitMany waits for every selected job with one watch of them all. A line
+// per finished job goes to stderr as it finishes; the exit code is 0 when
+// all succeeded, 1 when any failed (at the first with --fail-fast), 4 when
+// one was deleted before it finished, 5 on timeout.
+func waitMany(c *cli.Context, b backends.Backend, s settings, sel selection, format string) error {
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if timeout := c.Duration("timeout"); timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errTimedOut)
+		defer cancel()
+	}
+	found, missing, err := sel.resolve(ctx, b, s)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		var names []string
+		for _, r := range missing {
+			names = append(names, r.String())
+		}
+		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: "no such job: " + strings.Join(names, ", ")}
+	}
+	if len(found) == 0 {
+		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: "no job matches"}
+	}
+	info := b.Info()
+	targets := map[string]*backends.Status{}
+	order := make([]string, 0, len(found))
+	for _, st := range found {
+		targets[jobKey(st)] = st
+		order = append(order, jobKey(st))
+	}
+	done := map[string]bool{}
+	var failed, gone int
+	failFast := c.Bool("fail-fast")
+	check := func(sts []*backends.Status) bool {
+		present := make(map[string]*backends.Status, len(sts))
+		for _, st := range sts {
+			present[jobKey(st)] = st
+		}
+		for _, k := range order {
+			if done[k] {
+				continue
+			}
+			cur := present[k]
+			if cur == nil {
+				done[k], gone = true, gone+1
+				fmt.Fprintf(c.App.ErrWriter, "job/%s was deleted before it finished\n", jobArg(targets[k], s, info))
+				continue
+			}
+			targets[k] = cur
+			if !cur.Phase.Terminal() {
+				continue
+			}
+			done[k] = true
+			fmt.Fprintln(c.App.ErrWriter, outcomeLine(jobArg(cur, s, info), cur))
+			if cur.Phase == backends.Failed {
+				failed++
+				if failFast {
+					return true
+				}
+			}
+		}
+		return len(done) == len(order)
+	}
+	if !check(found) {
+		err = watchJobs(ctx, b, sel.listOptions(s), check)
+	}
+	sum := waitSummary{}
+	for _, k := range order {
+		st := targets[k]
+		sum.Jobs = append(sum.Jobs, st)
+		switch {
+		case !done[k]:
+			sum.Pending++
+		case st.Phase == backends.Succeeded:
+			sum.Succeeded++
+		case st.Phase == backends.Failed:
+			sum.Failed++
+		}
+	}
+	sum.Gone = gone
+	if format == outJSON {
+		if werr := writeJSON(c.App.Writer, sum); werr != nil {
+			return werr
+		}
+	} else if format != "" {
+		if werr := newStatusWriter(c, format, s, info).write(sum.Jobs, true); werr != nil {
+			return werr
+		}
+	}
+	switch {
+	case failed > 0:
+		return jobsFailedError{failed, len(order)}
+	case err != nil && ctx.Err() != nil:
+		if errors.Is(context.Cause(ctx), errTimedOut) {
+			return timeoutError{fmt.Sprintf("timed out after %s: %d of %d jobs still running", c.Duration("timeout"), sum.Pending, len(order))}
+		}
+		return interruptedError{fmt.Sprintf("interrupted: %d of %d jobs left running", sum.Pending, len(order))}
+	case err != nil:
+		return err
+	case gone > 0:
+		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: fmt.Sprintf("%d jobs were deleted before they finished", gone)}
+	}
+	return nil
+}
