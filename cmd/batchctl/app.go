@@ -40,6 +40,7 @@ func newApp(reg *backends.Registry, stdin io.Reader, stdout, stderr io.Writer) *
 			describeCommand(),
 			listCommand(),
 			deleteCommand(),
+			retryCommand(),
 			suspendCommand(),
 			resumeCommand(),
 			renderCommand(),

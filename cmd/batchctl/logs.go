@@ -23,6 +23,7 @@ func logsCommand() *cli.Command {
 			&cli.IntFlag{Name: "index", Value: -1, Usage: "only this completion index"},
 			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "only this container"},
 			&cli.BoolFlag{Name: "prefix", Usage: "always prefix lines with their source"},
+			&cli.BoolFlag{Name: "retries", Usage: "also the logs of the job's retries (batchctl retry), after its own"},
 		),
 		Action: action(func(c *cli.Context) error {
 			name, err := oneName(c)
@@ -44,8 +45,22 @@ func logsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			sink := newLineSink(c.App.Writer, c.Bool("prefix") || manyAttempts(st, opts), opts.Follow)
-			err = b.Logs(c.Context, ref, opts, sink)
+			refs := []backends.Ref{ref}
+			if c.Bool("retries") {
+				fam, err := family(c.Context, b, s, ref)
+				if err != nil {
+					return err
+				}
+				for _, r := range fam.retries {
+					refs = append(refs, backends.Ref{Name: r.Name, Namespace: r.Namespace})
+				}
+			}
+			sink := newLineSink(c.App.Writer, c.Bool("prefix") || len(refs) > 1 || manyAttempts(st, opts), opts.Follow)
+			for _, r := range refs {
+				if err = b.Logs(c.Context, r, opts, sink); err != nil {
+					break
+				}
+			}
 			sink.flush()
 			return err
 		}),

@@ -19,6 +19,7 @@ func statusCommand() *cli.Command {
 		Flags: append(connectionFlags(),
 			outputFlag("table, wide, json, yaml, name (default table)"),
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "print every change until the job finishes"},
+			&cli.BoolFlag{Name: "retries", Usage: "also the job's retries (batchctl retry), with the combined outcome"},
 		),
 		Action: action(func(c *cli.Context) error {
 			name, err := oneName(c)
@@ -38,6 +39,9 @@ func statusCommand() *cli.Command {
 			}
 			defer b.Close()
 			ref := refFor(name, s)
+			if c.Bool("retries") {
+				return familyStatus(c, b, s, ref, format)
+			}
 			if !c.Bool("watch") {
 				st, err := b.Status(c.Context, ref)
 				if err != nil {
@@ -88,4 +92,39 @@ func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, sw status
 func sameCounts(a, b *backends.Status) bool {
 	return a.Phase == b.Phase && a.Active == b.Active && a.Succeeded == b.Succeeded && a.Failed == b.Failed &&
 		a.Reason == b.Reason && reflect.DeepEqual(a.CompletionTime, b.CompletionTime)
+}
+
+// familyStatus prints a job and its retries, and their combined outcome.
+func familyStatus(c *cli.Context, b backends.Backend, s settings, ref backends.Ref, format string) error {
+	fam, err := family(c.Context, b, s, ref)
+	if err != nil {
+		return err
+	}
+	all := append([]*backends.Status{fam.orig}, fam.retries...)
+	if format == outJSON || format == outYAML {
+		v := struct {
+			Job       *backends.Status   `json:"job"`
+			Retries   []*backends.Status `json:"retries"`
+			Completed bool               `json:"completed"`
+			Remaining string             `json:"remaining,omitempty"`
+			Summary   string             `json:"summary"`
+		}{fam.orig, fam.retries, fam.done(), "", fam.summary()}
+		if v.Retries == nil {
+			v.Retries = []*backends.Status{}
+		}
+		if fam.orig.CompletionMode == "Indexed" {
+			v.Remaining = backends.FormatIndexes(fam.remaining())
+		}
+		if format == outJSON {
+			return writeJSON(c.App.Writer, v)
+		}
+		return writeYAML(c.App.Writer, v)
+	}
+	if err := newStatusWriter(c, format, s, b.Info()).write(all, true); err != nil {
+		return err
+	}
+	if format != outName {
+		fmt.Fprintf(c.App.ErrWriter, "job/%s: %s\n", refArg(ref, s, b.Info()), fam.summary())
+	}
+	return nil
 }

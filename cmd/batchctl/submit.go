@@ -25,6 +25,7 @@ func submitCommand() *cli.Command {
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "strict", Usage: "refuse a job using fields the backend cannot honour"},
 			allowApproximateFlag(),
+			&cli.StringFlag{Name: "if-exists", Value: "fail", Usage: "when a job of that name exists: fail (exit 6), attach (to it, if its spec is the same; else exit 6 naming the fields that differ), replace (delete it, then submit)"},
 			outputFlag("json, yaml, name, table, wide (default: job/NAME created)"),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the job name"},
 		),
@@ -54,10 +55,17 @@ func submit(c *cli.Context) error {
 	if err := applyOverrides(c, job, s); err != nil {
 		return err
 	}
+	ifExists := c.String("if-exists")
+	if err := checkOutput(ifExists, "fail", "attach", "replace"); err != nil {
+		return usagef("--if-exists %q: want fail, attach or replace", ifExists)
+	}
 	if err := checkFidelity(b, job, c.Bool("strict"), allowApproximate(c, s), c.App.ErrWriter); err != nil {
 		return err
 	}
-	st, err := b.Submit(c.Context, job)
+	if err := stamp(job); err != nil {
+		return err
+	}
+	st, verb, err := submitIfExists(c.Context, b, job, ifExists)
 	if err != nil {
 		return err
 	}
@@ -70,9 +78,9 @@ func submit(c *cli.Context) error {
 	case c.Bool("quiet"):
 		fmt.Fprintln(out, sw.name(st))
 	case format == "" && follow:
-		fmt.Fprintf(c.App.ErrWriter, "job/%s created\n", sw.name(st)) // stdout is for the logs
+		fmt.Fprintf(c.App.ErrWriter, "job/%s %s\n", sw.name(st), verb) // stdout is for the logs
 	case format == "":
-		fmt.Fprintf(out, "job/%s created\n", sw.name(st))
+		fmt.Fprintf(out, "job/%s %s\n", sw.name(st), verb)
 	case !waiting || format == outName:
 		if err := sw.one(st); err != nil {
 			return err

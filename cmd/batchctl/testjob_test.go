@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 //	echo WORDS...     print to stdout          stderr WORDS...  to stderr
 //	sleep DURATION    "0.5s", or seconds ("30") exit CODE
 //	once FILE CODE    the first run creates FILE and exits CODE; later runs go on
+//	exitfor V LIST CODE  exits CODE when V is one of the comma-separated LIST
 func testjobMain() { os.Exit(testjob(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func testjob(args []string, stdout, stderr io.Writer) int {
@@ -64,6 +66,11 @@ func testjob(args []string, stdout, stderr io.Writer) int {
 					return 2
 				}
 				code, _ := strconv.Atoi(rest[1])
+				return code
+			}
+		case op == "exitfor" && len(rest) == 3:
+			if slices.Contains(strings.Split(rest[1], ","), rest[0]) {
+				code, _ := strconv.Atoi(rest[2])
 				return code
 			}
 		default:

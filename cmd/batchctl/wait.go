@@ -29,7 +29,8 @@ func waitCommand() *cli.Command {
 			"a summary. --timeout gives up with exit 5; Ctrl-C gives up with exit 130. Neither touches a job.",
 		Flags: append(append(connectionFlags(), timeoutFlag(),
 			outputFlag("print the final status: json, yaml, table, wide, name (default: nothing)"),
-			&cli.BoolFlag{Name: "fail-fast", Usage: "with many jobs: stop at the first failure (exit 1)"}),
+			&cli.BoolFlag{Name: "fail-fast", Usage: "with many jobs: stop at the first failure (exit 1)"},
+			&cli.BoolFlag{Name: "retries", Usage: "wait for NAME and its retries (batchctl retry): exit 0 once its work completed in some job"}),
 			selectionFlags("wait for")...),
 		Action: action(func(c *cli.Context) error {
 			format := c.String("output")
@@ -46,6 +47,12 @@ func waitCommand() *cli.Command {
 			sel, err := parseSelection(c, s, "wait")
 			if err != nil {
 				return err
+			}
+			if c.Bool("retries") {
+				if len(sel.refs) != 1 {
+					return usagef("wait --retries takes one job NAME")
+				}
+				return waitFamily(c, b, s, sel.refs[0])
 			}
 			if len(sel.refs) != 1 || len(sel.phases) > 0 {
 				return waitMany(c, b, s, sel, format)
