@@ -18,7 +18,7 @@ GORELEASER := $(CACHE)/bin/goreleaser-$(GORELEASER_VERSION)
 include e2e/k8s.mk e2e/nomad.mk
 include e2e/docker.mk
 
-.PHONY: all build test unit vet fmt-check bench release-check clean
+.PHONY: all build test unit vet fmt-check fuzz bench release-check clean
 
 all: build
 
@@ -31,6 +31,13 @@ build:
 # The first run builds the control plane and Nomad (~12 min cold).
 test: vet fmt-check $(K8S_TOOLS) $(NOMAD) docker-tools
 	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(DOCKER_TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+# Each fuzz target of the manifest reader for FUZZTIME (seeds in
+# jobspec/testdata/fuzz; plain go test runs them too).
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) sh jobspec/fuzz.sh $(FUZZTIME)
 
 # The quick loop: everything but the real platforms (their tests skip).
 unit:

@@ -199,6 +199,7 @@ type LogOptions struct {
 
 // LogSource says where a line came from.
 type LogSource struct {
+	Job       string // set by callers that read several jobs' logs; backends leave it
 	Pod       string // pod, allocation or local attempt name
 	Index     *int32 // completion index, when known
 	Attempt   int32  // 0 for the first run, +1 per retry of that index

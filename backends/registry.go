@@ -73,6 +73,7 @@ const (
 	BackendKey          = "backend"
 	NamespaceKey        = "namespace"
 	AllowApproximateKey = "allow-approximate"
+	QuietNotesKey       = "quiet-notes"
 )
 
 // Settings lists every setting: the core ones, then each backend's, in
@@ -90,6 +91,8 @@ func (r *Registry) Settings() []config.Setting {
 			Help: "namespace; empty lets the backend choose"},
 		{Key: AllowApproximateKey, Env: "BATCHCTL_ALLOW_APPROXIMATE", Default: "false", Type: config.Bool,
 			Help: "run jobs even where a backend's approximation could change the outcome (flag --allow-approximate of submit)"},
+		{Key: QuietNotesKey, Env: "BATCHCTL_QUIET_NOTES", Default: "false", Type: config.Bool,
+			Help: "print no notes (what a backend does not use, such as an image on local exec); warnings still print"},
 	}
 	for _, reg := range r.regs {
 		out = append(out, reg.Settings...)

@@ -3,8 +3,9 @@ package jobspec
 // This file states the package's entry points; parse.go, schema.go,
 // validate.go and model.go implement them.
 
-// MaxManifestBytes bounds what Parse reads: a Job is far smaller, and the
-// Kubernetes API server refuses objects over 1.5 MiB anyway.
+// MaxManifestBytes bounds what Parse reads: a Job is far smaller, and etcd,
+// behind the Kubernetes API server, refuses objects over 1.5 MiB anyway.
+// MaxDecodedBytes and MaxDecodedNodes (limits.go) bound what it decodes to.
 const MaxManifestBytes = 2 << 20
 
 // FieldError is one problem with a manifest, printed in compiler form:

@@ -1,10 +1,13 @@
 package jobspec
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
-// ExpandRefs replaces $(VAR) in a command, argument or env value as
-// Kubernetes does: $$ is a literal $, and a reference lookup does not know
-// is left as written.
+// ExpandRefs replaces $(VAR) in a command, argument or env value exactly as
+// the kubelet does (third_party/forked/golang/expansion Expand): $$ is a
+// literal $, and a reference lookup does not know is left as written.
 func ExpandRefs(s string, lookup func(string) (string, bool)) string {
 	if !strings.Contains(s, "$") {
 		return s
@@ -15,25 +18,30 @@ func ExpandRefs(s string, lookup func(string) (string, bool)) string {
 			b.WriteByte(s[i])
 			continue
 		}
-		switch s[i+1] {
+		switch r, size := utf8.DecodeRuneInString(s[i+1:]); r {
 		case '$':
 			b.WriteByte('$')
 			i++
 		case '(':
 			end := strings.IndexByte(s[i+2:], ')')
 			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
+				// Unclosed: "$(" is kept and what follows still expands.
+				b.WriteString("$(")
+				i++
+				continue
 			}
-			ref := s[i : i+3+end]
-			if v, ok := lookup(s[i+2 : i+2+end]); ok {
+			name := s[i+2 : i+2+end]
+			if v, ok := lookup(name); ok {
 				b.WriteString(v)
 			} else {
-				b.WriteString(ref)
+				b.WriteString("$(" + name + ")")
 			}
 			i += 2 + end
 		default:
-			b.WriteByte('$')
+			// A lone $ is kept with the rune after it, which the kubelet
+			// decodes: an invalid byte comes out as U+FFFD.
+			b.WriteString("$" + string(r))
+			i += size
 		}
 	}
 	return b.String()

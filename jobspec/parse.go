@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 	batchv1 "k8s.io/api/batch/v1"
@@ -60,7 +62,7 @@ func Load(path string, stdin io.Reader) (*Job, error) {
 
 // parseDocument returns the top node of the single non-empty YAML document.
 func parseDocument(source string, data []byte) (*yaml.Node, ErrorList) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(jsonText(data)))
 	var root *yaml.Node
 	for {
 		var doc yaml.Node
@@ -91,6 +93,21 @@ func parseDocument(source string, data []byte) (*yaml.Node, ErrorList) {
 		return nil, ErrorList{{File: source, Msg: "manifest is empty"}}
 	}
 	return root, nil
+}
+
+// jsonBreaks are characters the YAML parser takes for line breaks, which JSON
+// takes for text.
+var jsonBreaks = strings.NewReplacer("\u0085", `\u0085`, "\u2028", `\u2028`, "\u2029", `\u2029`)
+
+// jsonText escapes jsonBreaks in a manifest Kubernetes would read as JSON (it
+// starts with "{": apimachinery's yaml.IsJSONBuffer), so that a string keeps
+// them rather than fold them into spaces. Outside strings they stay errors.
+func jsonText(data []byte) []byte {
+	if !bytes.HasPrefix(bytes.TrimLeftFunc(data, unicode.IsSpace), []byte("{")) ||
+		!bytes.ContainsAny(data, "\u0085\u2028\u2029") {
+		return data
+	}
+	return []byte(jsonBreaks.Replace(string(data)))
 }
 
 // decodeNode guards against panics inside the YAML library.

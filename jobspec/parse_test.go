@@ -466,3 +466,17 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load(bad) = %v, want an error at %s:9:22", err, bad)
 	}
 }
+
+// Kubernetes reads a manifest starting with "{" as JSON, where NEL, LS and PS
+// are text; YAML would fold them into spaces.
+func TestJSONKeepsUnicodeLineBreaksInStrings(t *testing.T) {
+	const value = "a\u0085b\u2028c\u2029d"
+	src := strings.Replace(helloJSON, `"hi"`, `"`+value+`"`, 1)
+	j := mustParse(t, src)
+	eq(t, "Argv", j.Template.Containers[0].Argv(), []string{"echo", value})
+
+	// Outside a string, as in JSON, it is refused.
+	if _, err := Parse("job.yaml", strings.NewReader(strings.Replace(helloJSON, `"kind"`, "\u2028\"kind\"", 1))); err == nil {
+		t.Errorf("a line separator outside a JSON string was accepted")
+	}
+}

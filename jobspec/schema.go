@@ -15,14 +15,6 @@ import (
 // The schema is not written down here: the walker follows the Go types of
 // batchv1.Job by their json tags, so every real field is known and nothing else is.
 
-// Limits on hostile input. A real Job nests about 15 levels deep and uses
-// aliases, if at all, for a handful of repeated blocks.
-const (
-	maxDepth      = 64
-	maxAliasNodes = 100_000
-	maxErrors     = 100
-)
-
 var (
 	quantityType    = reflect.TypeFor[resource.Quantity]()
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
@@ -46,8 +38,7 @@ type walker struct {
 	abort      bool // stop walking: a limit was hit
 	locs       map[string]loc
 	unmodelled []string
-	aliasDepth int // > 0 while walking through an alias
-	aliasNodes int // nodes visited through aliases
+	budget
 }
 
 func newWalker(file string) *walker {
@@ -128,19 +119,15 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path, pattern string, track
 		return nil, false
 	}
 	if n.Kind == yaml.AliasNode {
-		w.aliasDepth++
-		defer func() { w.aliasDepth-- }()
+		defer w.expanding(n, path)()
 		// Problems with the aliased value as a whole are reported where it is
 		// used; those inside it, where they are written.
 		target := *n.Alias
 		target.Line, target.Column = n.Line, n.Column
 		n = &target
 	}
-	if w.aliasDepth > 0 {
-		if w.aliasNodes++; w.aliasNodes > maxAliasNodes {
-			w.fatal(n, path, fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing the manifest", maxAliasNodes))
-			return nil, false
-		}
+	if !w.spend(n, path, text(n)) {
+		return nil, false
 	}
 	if depth > maxDepth {
 		w.fatal(n, path, fmt.Sprintf("nested more than %d levels deep; refusing the manifest", maxDepth))
@@ -162,7 +149,7 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path, pattern string, track
 	}
 	if t != anyType && reflect.PointerTo(t).Implements(unmarshalerType) {
 		// Raw JSON holders (metav1.FieldsV1 and the like) take any value.
-		return w.value(n, anyType, path, pattern, false, depth)
+		return w.anyValue(n, path, depth)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -192,9 +179,10 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path, pattern string, track
 
 // pair is one key/value of a mapping, after merge keys (<<) are expanded.
 type pair struct {
-	k, v     *yaml.Node
-	key      string
-	viaAlias bool // v came in through a merged alias
+	k, v      *yaml.Node
+	key       string
+	alias     *yaml.Node // the outermost merged alias v came in through, if any
+	aliasPath string     // the path of the mapping that merges it
 }
 
 // pairs lists m's entries, reporting duplicate and non-scalar keys. Explicit
@@ -202,11 +190,14 @@ type pair struct {
 func (w *walker) pairs(m *yaml.Node, path string, child func(string) string, depth int) []pair {
 	var out, merged []pair
 	seen := map[string]int{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
+	for i := 0; i+1 < len(m.Content) && !w.abort; i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		kn := k
 		if kn.Kind == yaml.AliasNode {
 			kn = kn.Alias
+		}
+		if !w.spendKey(k, kn, path) {
+			return nil
 		}
 		if kn.Kind != yaml.ScalarNode {
 			w.errorAt(k, path, "mapping keys must be strings, got "+describe(kn))
@@ -241,19 +232,22 @@ func (w *walker) mergeSources(v *yaml.Node, path string, child func(string) stri
 		w.fatal(v, path, fmt.Sprintf("nested more than %d levels deep; refusing the manifest", maxDepth))
 		return nil
 	}
-	alias := v.Kind == yaml.AliasNode
-	if alias {
+	var alias *yaml.Node
+	if v.Kind == yaml.AliasNode {
+		alias = v
+		defer w.expanding(alias, path)()
 		v = v.Alias
+	}
+	if !w.spend(v, path, 0) {
+		return nil
 	}
 	switch {
 	case v.Kind == yaml.MappingNode:
-		if w.aliasNodes += len(v.Content); w.aliasNodes > maxAliasNodes {
-			w.fatal(v, path, fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing the manifest", maxAliasNodes))
-			return nil
-		}
 		ps := w.pairs(v, path, child, depth)
-		for i := range ps {
-			ps[i].viaAlias = ps[i].viaAlias || alias
+		if alias != nil {
+			for i := range ps {
+				ps[i].alias, ps[i].aliasPath = alias, path // outer to any alias inside v
+			}
 		}
 		return ps
 	case v.Kind == yaml.SequenceNode && top:
@@ -267,12 +261,19 @@ func (w *walker) mergeSources(v *yaml.Node, path string, child func(string) stri
 	return nil
 }
 
-// walkPair walks a pair's value, counting it against the alias budget when it
-// was merged in through an alias.
+// spendKey counts a mapping key k (kn once aliases are resolved).
+func (w *walker) spendKey(k, kn *yaml.Node, path string) bool {
+	if k != kn {
+		defer w.expanding(k, path)()
+	}
+	return w.spend(k, path, text(kn))
+}
+
+// walkPair walks a pair's value; one merged in through an alias counts as
+// that alias's expansion.
 func (w *walker) walkPair(p pair, t reflect.Type, path, pattern string, tracking bool, depth int) (any, bool) {
-	if p.viaAlias {
-		w.aliasDepth++
-		defer func() { w.aliasDepth-- }()
+	if p.alias != nil {
+		defer w.expanding(p.alias, p.aliasPath)()
 	}
 	return w.value(p.v, t, path, pattern, tracking, depth)
 }
@@ -286,6 +287,9 @@ func (w *walker) object(n *yaml.Node, t reflect.Type, path, pattern string, trac
 	out := map[string]any{}
 	child := func(k string) string { return childPath(path, k) }
 	for _, p := range w.pairs(n, path, child, depth) {
+		if w.abort {
+			break // the result is discarded; a huge mapping would only cost time
+		}
 		cpath := child(p.key)
 		f, ok := fields.byName[p.key]
 		if !ok {
@@ -315,6 +319,9 @@ func (w *walker) mapping(n *yaml.Node, elem reflect.Type, path string, depth int
 	out := map[string]any{}
 	child := func(k string) string { return path + "[" + k + "]" }
 	for _, p := range w.pairs(n, path, child, depth) {
+		if w.abort {
+			break
+		}
 		cpath := child(p.key)
 		if elem != anyType {
 			w.record(cpath, p.k, p.v)
@@ -331,11 +338,16 @@ func (w *walker) list(n *yaml.Node, elem reflect.Type, path, pattern string, tra
 		w.mismatch(n, path, "a list")
 		return nil, false
 	}
-	out := make([]any, 0, len(n.Content))
+	// Not more room than the node budget can fill: an aliased long list may
+	// be walked many times before the budget runs out.
+	out := make([]any, 0, min(len(n.Content), MaxDecodedNodes-w.nodes+1))
 	// Only objects in lists (containers, env entries) are ever pointed at;
 	// skipping scalars keeps a huge args list cheap.
 	structs := elem.Kind() == reflect.Struct || elem.Kind() == reflect.Pointer && elem.Elem().Kind() == reflect.Struct
 	for i, e := range n.Content {
+		if w.abort {
+			break
+		}
 		cpath := path + "[" + strconv.Itoa(i) + "]"
 		if structs {
 			w.record(cpath, nil, e)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,6 +206,11 @@ func (v *validator) jobSpec(s *batchv1.JobSpec) {
 	}
 	if len(t.Spec.Containers) == 0 {
 		v.add(ps+".containers", required("a Job needs at least one container"))
+	}
+	// core's ValidatePodSpec: unlike the Job's, the pod's deadline must be
+	// positive and fit an int32 (the kubelet's arithmetic then never wraps).
+	if p := t.Spec.ActiveDeadlineSeconds; p != nil && (*p < 1 || *p > math.MaxInt32) {
+		v.add(ps+".activeDeadlineSeconds", validation.InclusiveRangeError(1, math.MaxInt32)+", got "+strconv.FormatInt(*p, 10))
 	}
 
 	type named struct{ path, name string }

@@ -38,6 +38,7 @@ func newApp(reg *backends.Registry, stdin io.Reader, stdout, stderr io.Writer) *
 			waitCommand(),
 			logsCommand(),
 			describeCommand(),
+			eventsCommand(),
 			listCommand(),
 			deleteCommand(),
 			retryCommand(),

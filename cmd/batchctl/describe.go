@@ -48,9 +48,9 @@ func describeCommand() *cli.Command {
 			}
 			switch format {
 			case outJSON:
-				return writeJSON(c.App.Writer, st)
+				return writeJSON(c.App.Writer, versioned(st))
 			case outYAML:
-				return writeYAML(c.App.Writer, st)
+				return writeYAML(c.App.Writer, versioned(st))
 			}
 			return writeDescription(c.App.Writer, st)
 		}),
@@ -80,6 +80,9 @@ func writeDescription(w io.Writer, st *backends.Status) error {
 	field("Start Time", timeOrDash(st.StartTime))
 	field("Completed At", timeOrDash(st.CompletionTime))
 	field("Duration", duration(st, time.Now()))
+	if st.NextRetry != nil && !st.Phase.Terminal() {
+		field("Next Retry", fmt.Sprintf("%s (in %s, after a backoff)", st.NextRetry.Format(time.RFC3339), shortDuration(time.Until(*st.NextRetry))))
+	}
 	field("Labels", labelList(st.Labels))
 	if err := tw.Flush(); err != nil {
 		return err

@@ -103,9 +103,11 @@ func exitCode(err error) int {
 	}
 }
 
-// message formats err for stderr. Spec errors stay in compiler form, one per
-// line, so editors and CI annotators can jump to them.
-func message(err error) string {
+// message formats err for stderr, prefixed with the command the user ran
+// ("batchctl logs: default/nosuch: job not found"), whatever layer the
+// error came from. Spec errors stay in compiler form, one per line, so
+// editors and CI annotators can jump to them.
+func message(cmd string, err error) string {
 	var list jobspec.ErrorList
 	if errors.As(err, &list) {
 		return strings.TrimRight(list.Error(), "\n")
@@ -114,7 +116,25 @@ func message(err error) string {
 	if errors.As(err, &fe) {
 		return fe.Error()
 	}
-	return "batchctl: " + err.Error()
+	msg := err.Error()
+	var be *backends.Error
+	if errors.As(err, &be) && be == err {
+		// The backend's own operation name is an implementation detail
+		// (submit validates by rendering); the job it concerns is not.
+		msg = be.Msg
+		if msg == "" && be.Err != nil {
+			msg = be.Err.Error()
+		}
+		if msg == "" {
+			msg = be.Kind.Error()
+		}
+		if be.Ref.Name != "" {
+			msg = be.Ref.String() + ": " + msg
+		}
+	}
+	// A usage message may already start with the command's name.
+	msg = strings.TrimPrefix(msg, cmd+": ")
+	return "batchctl " + cmd + ": " + msg
 }
 
 // action adapts a command to urfave/cli. This is the command boundary: the
@@ -125,6 +145,6 @@ func action(fn func(c *cli.Context) error) cli.ActionFunc {
 		if err == nil {
 			return nil
 		}
-		return cli.Exit(message(err), exitCode(err))
+		return cli.Exit(message(c.Command.FullName(), err), exitCode(err))
 	}
 }

@@ -101,7 +101,7 @@ func watchList(c *cli.Context, b backends.Backend, opts backends.ListOptions, ke
 			seen[jobKey(st)] = fp
 			switch format {
 			case outJSON:
-				_ = compactJSON(sw.w, st)
+				_ = compactJSON(sw.w, versioned(st))
 			case outName, outYAML:
 				_ = sw.one(st)
 			default:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/urfave/cli/v2"
@@ -15,49 +16,61 @@ func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "logs",
 		Usage:     "print the logs of every attempt of a job",
-		ArgsUsage: "NAME",
+		ArgsUsage: "NAME | -l SELECTOR",
 		Description: "Prints stdout and stderr of every pod and attempt, finished or running. Lines are\n" +
-			"prefixed with [pod/container] when the job has more than one attempt or container.",
+			"prefixed with [pod/container] when the job has more than one attempt or container; with -l,\n" +
+			"every matching job's, labelled by job. --tail N prints the last N lines of each source.",
 		Flags: append(connectionFlags(),
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "stream new lines and attempts until the job finishes"},
 			&cli.IntFlag{Name: "index", Value: -1, Usage: "only this completion index"},
 			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "only this container"},
 			&cli.BoolFlag{Name: "prefix", Usage: "always prefix lines with their source"},
 			&cli.BoolFlag{Name: "retries", Usage: "also the logs of the job's retries (batchctl retry), after its own"},
+			&cli.IntFlag{Name: "tail", Value: -1, Usage: "only the last N lines of each pod, attempt and container (then new ones with -f)"},
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "the logs of every job matching this label selector"},
 		),
 		Action: action(func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
 			b, s, err := openBackend(c)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			ref := refFor(name, s)
 			opts := backends.LogOptions{Follow: c.Bool("follow"), Container: c.String("container")}
-			if i := c.Int("index"); i >= 0 {
-				idx := int32(i)
-				opts.Index = &idx
-			}
-			st, err := b.Status(c.Context, ref)
+			refs, st, err := logTargets(c, b, s)
 			if err != nil {
 				return err
 			}
-			refs := []backends.Ref{ref}
-			if c.Bool("retries") {
-				fam, err := family(c.Context, b, s, ref)
-				if err != nil {
+			if i := c.Int("index"); i >= 0 {
+				if err := checkIndex(i, st); err != nil {
 					return err
 				}
-				for _, r := range fam.retries {
-					refs = append(refs, backends.Ref{Name: r.Name, Namespace: r.Namespace})
-				}
+				idx := int32(i)
+				opts.Index = &idx
 			}
-			sink := newLineSink(c.App.Writer, c.Bool("prefix") || len(refs) > 1 || manyAttempts(st, opts), opts.Follow)
+			prefix := c.Bool("prefix") || len(refs) > 1 || manyAttempts(st, opts)
+			sink := newLineSink(c.App.Writer, prefix, opts.Follow)
+			sink.jobLabels = c.IsSet("selector")
+			var tail backends.LogSink = sink
+			var counts *countingSink
+			if n := c.Int("tail"); n >= 0 {
+				// The backlog first, its last n lines per source; following then
+				// skips what the backlog held, whatever came since.
+				counts = &countingSink{n: map[string]int{}}
+				t := newTailSink(sink, n)
+				for _, r := range refs {
+					if err := b.Logs(c.Context, r, backends.LogOptions{Index: opts.Index, Container: opts.Container}, jobSink{multiSink{t, counts}, r.Name}); err != nil {
+						return err
+					}
+				}
+				t.flush()
+				if !opts.Follow {
+					sink.flush()
+					return nil
+				}
+				tail = &skipSink{next: sink, skip: counts.n}
+			}
 			for _, r := range refs {
-				if err = b.Logs(c.Context, r, opts, sink); err != nil {
+				if err = b.Logs(c.Context, r, opts, jobSink{tail, r.Name}); err != nil {
 					break
 				}
 			}
@@ -65,6 +78,63 @@ func logsCommand() *cli.Command {
 			return err
 		}),
 	}
+}
+
+// logTargets are the jobs whose logs are asked for, and the status of the
+// first (for --index and labelling).
+func logTargets(c *cli.Context, b backends.Backend, s settings) ([]backends.Ref, *backends.Status, error) {
+	if c.IsSet("selector") {
+		if c.NArg() > 0 {
+			return nil, nil, usagef("logs: NAME and -l cannot be combined")
+		}
+		sel, err := backends.ParseSelector(c.String("selector"))
+		if err != nil {
+			return nil, nil, usageError{err.Error()}
+		}
+		sts, err := b.List(c.Context, backends.ListOptions{Namespace: s.Namespace, Selector: sel})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(sts) == 0 {
+			return nil, nil, &backends.Error{Kind: backends.ErrNotFound, Op: "logs", Msg: "no job matches " + c.String("selector")}
+		}
+		var refs []backends.Ref
+		for _, st := range sts {
+			refs = append(refs, backends.Ref{Name: st.Name, Namespace: st.Namespace})
+		}
+		return refs, sts[0], nil
+	}
+	name, err := oneName(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref := refFor(name, s)
+	st, err := b.Status(c.Context, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs := []backends.Ref{ref}
+	if c.Bool("retries") {
+		fam, err := family(c.Context, b, s, ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range fam.retries {
+			refs = append(refs, backends.Ref{Name: r.Name, Namespace: r.Namespace})
+		}
+	}
+	return refs, st, nil
+}
+
+// checkIndex refuses an --index the job does not have, naming the range.
+func checkIndex(i int, st *backends.Status) error {
+	if st.CompletionMode != "Indexed" {
+		return usagef("logs --index %d: job %s is not Indexed (completionMode %s)", i, st.Name, st.CompletionMode)
+	}
+	if int32(i) >= st.Completions {
+		return usagef("logs --index %d: job %s has indexes 0 to %d", i, st.Name, st.Completions-1)
+	}
+	return nil
 }
 
 // manyAttempts decides the default prefixing: lines need a source label once
@@ -101,14 +171,15 @@ const holdLimit = 4 << 20
 // so they get labels too. A streaming sink flushes every line, so followers
 // see output as it happens.
 type lineSink struct {
-	mu      sync.Mutex
-	w       *bufio.Writer
-	prefix  bool
-	stream  bool
-	first   *backends.LogSource
-	held    []string
-	heldLen int
-	decided bool // a non-streaming sink stopped holding
+	jobLabels bool // lines of several jobs: the label names the job too
+	mu        sync.Mutex
+	w         *bufio.Writer
+	prefix    bool
+	stream    bool
+	first     *backends.LogSource
+	held      []string
+	heldLen   int
+	decided   bool // a non-streaming sink stopped holding
 }
 
 func newLineSink(w io.Writer, prefix, stream bool) *lineSink {
@@ -116,7 +187,7 @@ func newLineSink(w io.Writer, prefix, stream bool) *lineSink {
 }
 
 func sameSource(a, b backends.LogSource) bool {
-	return a.Pod == b.Pod && a.Container == b.Container && a.Attempt == b.Attempt
+	return a.Job == b.Job && a.Pod == b.Pod && a.Container == b.Container && a.Attempt == b.Attempt
 }
 
 func (s *lineSink) Line(src backends.LogSource, line string) {
@@ -150,6 +221,9 @@ func (s *lineSink) Line(src backends.LogSource, line string) {
 func (s *lineSink) write(src backends.LogSource, line string) {
 	if s.prefix {
 		label := src.Pod
+		if s.jobLabels && src.Job != "" && !strings.HasPrefix(src.Pod, src.Job+"-") {
+			label = src.Job + " " + label
+		}
 		if src.Container != "" {
 			label += "/" + src.Container
 		}

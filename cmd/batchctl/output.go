@@ -94,14 +94,14 @@ func (sw statusWriter) write(sts []*backends.Status, list bool) error {
 	switch sw.format {
 	case outJSON:
 		if list {
-			return writeJSON(w, sts)
+			return writeJSON(w, versionedList(sts))
 		}
-		return writeJSON(w, sts[0])
+		return writeJSON(w, versioned(sts[0]))
 	case outYAML:
 		if list {
-			return writeYAML(w, sts)
+			return writeYAML(w, versionedList(sts))
 		}
-		return writeYAML(w, sts[0])
+		return writeYAML(w, versioned(sts[0]))
 	case outName:
 		for _, st := range sts {
 			fmt.Fprintf(w, "job/%s\n", sw.name(st))
@@ -127,7 +127,7 @@ func writeTableRows(w io.Writer, st *backends.Status, wide, header bool) error {
 func tableRows(w io.Writer, sts []*backends.Status, wide, header bool, minWidth int) error {
 	tw := tabwriter.NewWriter(w, minWidth, 8, 3, ' ', 0)
 	if header && wide {
-		fmt.Fprintln(tw, "NAMESPACE\tNAME\tBACKEND\tPHASE\tCOMPLETIONS\tACTIVE\tFAILED\tPARALLELISM\tDURATION\tAGE\tREASON")
+		fmt.Fprintln(tw, "NAMESPACE\tNAME\tBACKEND\tPHASE\tCOMPLETIONS\tACTIVE\tFAILED\tPARALLELISM\tDURATION\tAGE\tREASON\tNEXT RETRY")
 	} else if header {
 		fmt.Fprintln(tw, "NAME\tPHASE\tCOMPLETIONS\tDURATION\tAGE")
 	}
@@ -135,8 +135,12 @@ func tableRows(w io.Writer, sts []*backends.Status, wide, header bool, minWidth 
 	for _, st := range sts {
 		comp := fmt.Sprintf("%d/%d", st.Succeeded, st.Completions)
 		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", st.Namespace, st.Name, st.Backend, st.Phase, comp,
-				st.Active, st.Failed, st.Parallelism, duration(st, now), age(st, now), orDash(st.Reason))
+			next := "-"
+			if st.NextRetry != nil && !st.Phase.Terminal() {
+				next = "in " + shortDuration(st.NextRetry.Sub(now).Truncate(time.Second))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", st.Namespace, st.Name, st.Backend, st.Phase, comp,
+				st.Active, st.Failed, st.Parallelism, duration(st, now), age(st, now), orDash(st.Reason), next)
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Name, st.Phase, comp, duration(st, now), age(st, now))
 		}
@@ -204,8 +208,12 @@ func isTerminal(w io.Writer) bool {
 
 // progressLine is the one-line live view of a job on a terminal.
 func progressLine(st *backends.Status, elapsed time.Duration) string {
-	return fmt.Sprintf("%s: %s  active %d  succeeded %d/%d  failed %d  %s",
+	line := fmt.Sprintf("%s: %s  active %d  succeeded %d/%d  failed %d  %s",
 		st.Name, st.Phase, st.Active, st.Succeeded, st.Completions, st.Failed, shortDuration(elapsed.Truncate(100*time.Millisecond)))
+	if st.NextRetry != nil && !st.Phase.Terminal() {
+		line += "  next retry in " + shortDuration(time.Until(*st.NextRetry).Truncate(time.Second))
+	}
+	return line
 }
 
 // compactJSON is one JSON object per line, for --watch streams (the encoder

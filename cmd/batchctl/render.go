@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/batchctl/batchctl/backends"
 	"github.com/urfave/cli/v2"
 )
 
@@ -60,7 +61,7 @@ func renderCommand() *cli.Command {
 			if len(r.Fidelity) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: every field is honoured\n", b.Info().Name)
 			}
-			return reportFidelity(c.App.ErrWriter, b.Info().Name, r.Fidelity, c.Bool("strict"), allowApproximate(c, s), false)
+			return reportFidelity(c.App.ErrWriter, b.Info().Name, r.Fidelity, c.Bool("strict"), allowApproximate(c, s), s.Bool(backends.QuietNotesKey), false)
 		}),
 	}
 }

@@ -105,7 +105,7 @@ func retry(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := checkFidelity(b, job, false, allowApproximate(c, s), c.App.ErrWriter); err != nil {
+		if err := checkFidelity(b, job, false, allowApproximate(c, s), quietNotes(c, s), c.App.ErrWriter); err != nil {
 			return err
 		}
 		if err := stamp(job); err != nil {

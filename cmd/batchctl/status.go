@@ -68,7 +68,7 @@ func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, sw status
 		last = st
 		switch format {
 		case outJSON:
-			werr = compactJSON(c.App.Writer, st)
+			werr = compactJSON(c.App.Writer, versioned(st))
 		case outYAML:
 			if !first {
 				fmt.Fprintln(c.App.Writer, "---")
@@ -103,15 +103,14 @@ func familyStatus(c *cli.Context, b backends.Backend, s settings, ref backends.R
 	all := append([]*backends.Status{fam.orig}, fam.retries...)
 	if format == outJSON || format == outYAML {
 		v := struct {
-			Job       *backends.Status   `json:"job"`
-			Retries   []*backends.Status `json:"retries"`
-			Completed bool               `json:"completed"`
-			Remaining string             `json:"remaining,omitempty"`
-			Summary   string             `json:"summary"`
-		}{fam.orig, fam.retries, fam.done(), "", fam.summary()}
-		if v.Retries == nil {
-			v.Retries = []*backends.Status{}
-		}
+			APIVersion string            `json:"apiVersion"`
+			Kind       string            `json:"kind"`
+			Job        versionedStatus   `json:"job"`
+			Retries    []versionedStatus `json:"retries"`
+			Completed  bool              `json:"completed"`
+			Remaining  string            `json:"remaining,omitempty"`
+			Summary    string            `json:"summary"`
+		}{outputAPIVersion, "JobFamily", versioned(fam.orig), versionedList(fam.retries), fam.done(), "", fam.summary()}
 		if fam.orig.CompletionMode == "Indexed" {
 			v.Remaining = backends.FormatIndexes(fam.remaining())
 		}

@@ -59,7 +59,7 @@ func submit(c *cli.Context) error {
 	if err := checkOutput(ifExists, "fail", "attach", "replace"); err != nil {
 		return usagef("--if-exists %q: want fail, attach or replace", ifExists)
 	}
-	if err := checkFidelity(b, job, c.Bool("strict"), allowApproximate(c, s), c.App.ErrWriter); err != nil {
+	if err := checkFidelity(b, job, c.Bool("strict"), allowApproximate(c, s), quietNotes(c, s), c.App.ErrWriter); err != nil {
 		return err
 	}
 	if err := stamp(job); err != nil {
@@ -147,12 +147,17 @@ func applyOverrides(c *cli.Context, job *jobspec.Job, s settings) error {
 // checkFidelity renders job to learn what the backend will not honour
 // natively, reports it, and refuses what could change the outcome (unless
 // allowed) or, under --strict, anything approximated.
-func checkFidelity(b backends.Backend, job *jobspec.Job, strict, allow bool, stderr io.Writer) error {
+func checkFidelity(b backends.Backend, job *jobspec.Job, strict, allow, quiet bool, stderr io.Writer) error {
 	r, err := b.Render(job)
 	if err != nil {
 		return err
 	}
-	return reportFidelity(stderr, b.Info().Name, r.Fidelity, strict, allow, true)
+	return reportFidelity(stderr, b.Info().Name, r.Fidelity, strict, allow, quiet, true)
+}
+
+// quietNotes: -q, or the quiet-notes setting.
+func quietNotes(c *cli.Context, s settings) bool {
+	return c.Bool("quiet") || s.Bool(backends.QuietNotesKey)
 }
 
 // allowApproximate: --allow-approximate, or the allow-approximate setting.
@@ -167,10 +172,12 @@ func allowApproximateFlag() cli.Flag {
 // reportFidelity prints one line per entry on stderr. With strict, any
 // approximated or unsupported field is a usage error; with refuse, so is
 // any entry that can change the outcome, unless allowed.
-func reportFidelity(stderr io.Writer, backend string, fs []backends.Fidelity, strict, allow, refuse bool) error {
+func reportFidelity(stderr io.Writer, backend string, fs []backends.Fidelity, strict, allow, quiet, refuse bool) error {
 	var refused, risky []string
 	for _, f := range fs {
-		fmt.Fprintf(stderr, "%s: %s: %s: %s\n", backend, f.Level, f.Field, f.Message)
+		if !(quiet && f.Level == backends.Note) {
+			fmt.Fprintf(stderr, "%s: %s: %s: %s\n", backend, f.Level, f.Field, f.Message)
+		}
 		if f.Refused() {
 			refused = append(refused, f.Field)
 		}

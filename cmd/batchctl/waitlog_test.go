@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -28,5 +29,28 @@ func waitLogCmd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("job %s never logged %q", args[0], args[1])
 		}
 		time.Sleep(20 * time.Millisecond) // polling the real condition: the log
+	}
+}
+
+func init() { scriptCmds["waitstatus"] = waitStatusCmd }
+
+// waitStatusCmd polls `batchctl status -o json NAME` until the JSON field
+// FIELD reads VALUE (as JSON text: 1, "Running"): `waitstatus NAME failed 1`.
+func waitStatusCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitstatus NAME FIELD VALUE")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if ts.Exec("batchctl", "status", "-o", "json", args[0]) == nil {
+			var st map[string]json.RawMessage
+			if json.Unmarshal([]byte(ts.ReadFile("stdout")), &st) == nil && strings.Trim(string(st[args[1]]), `"`) == args[2] {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("job %s: %s never read %s", args[0], args[1], args[2])
+		}
+		time.Sleep(20 * time.Millisecond) // polling the real condition: the status
 	}
 }

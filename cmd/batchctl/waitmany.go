@@ -16,11 +16,13 @@ import (
 
 // waitSummary is `wait -o json` of many jobs.
 type waitSummary struct {
-	Jobs      []*backends.Status `json:"jobs"`
-	Succeeded int                `json:"succeeded"`
-	Failed    int                `json:"failed"`
-	Pending   int                `json:"pending"`
-	Gone      int                `json:"gone,omitempty"`
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Jobs       []versionedStatus `json:"jobs"`
+	Succeeded  int               `json:"succeeded"`
+	Failed     int               `json:"failed"`
+	Pending    int               `json:"pending"`
+	Gone       int               `json:"gone,omitempty"`
 }
 
 // waitMany waits for every selected job with one watch of them all. A line
@@ -92,10 +94,12 @@ func waitMany(c *cli.Context, b backends.Backend, s settings, sel selection, for
 	if !check(found) {
 		err = watchJobs(ctx, b, sel.listOptions(s), check)
 	}
-	sum := waitSummary{}
+	sum := waitSummary{APIVersion: outputAPIVersion, Kind: "WaitSummary"}
+	var finals []*backends.Status
 	for _, k := range order {
 		st := targets[k]
-		sum.Jobs = append(sum.Jobs, st)
+		finals = append(finals, st)
+		sum.Jobs = append(sum.Jobs, versioned(st))
 		switch {
 		case !done[k]:
 			sum.Pending++
@@ -111,7 +115,7 @@ func waitMany(c *cli.Context, b backends.Backend, s settings, sel selection, for
 			return werr
 		}
 	} else if format != "" {
-		if werr := newStatusWriter(c, format, s, info).write(sum.Jobs, true); werr != nil {
+		if werr := newStatusWriter(c, format, s, info).write(finals, true); werr != nil {
 			return werr
 		}
 	}
