@@ -39,6 +39,8 @@ type outcome struct {
 	// last ones written.
 	CompletedIndexes *string `json:"completedIndexes,omitempty"`
 	FailedIndexes    *string `json:"failedIndexes,omitempty"`
+	// Expires is when a job with a TTL is to be deleted.
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 func outcomeOf(st *backends.Status) outcome {
@@ -59,7 +61,7 @@ func (o *outcome) apply(st *jobState) {
 	if o.FailedIndexes != nil {
 		s.FailedIndexes = *o.FailedIndexes
 	}
-	st.Pods = nil
+	st.Pods, st.Expires = nil, o.Expires
 }
 
 // encode fits the outcome in the file, dropping the indexes, then cutting

@@ -508,8 +508,14 @@ func (s *supervisor) finish() error {
 		}
 	}
 	final := s.status(true)
+	o := outcomeOf(&final)
+	var expires *time.Time
+	if ttl := s.rec.Manifest.Spec.TTLSecondsAfterFinished; ttl != nil && final.CompletionTime != nil {
+		at := final.CompletionTime.Add(time.Duration(*ttl) * time.Second)
+		expires, o.Expires = &at, &at // readers may see the outcome before state.json
+	}
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
-		err := s.st.writeOutcome(s.uid, outcomeOf(&final))
+		err := s.st.writeOutcome(s.uid, o)
 		if err == nil {
 			break
 		}
@@ -519,11 +525,9 @@ func (s *supervisor) finish() error {
 		log.Printf("writing the outcome: %v (retrying in %v)", err, wait)
 		time.Sleep(wait)
 	}
-	st := &jobState{Generation: s.gen + 1, Status: final}
-	if ttl := s.rec.Manifest.Spec.TTLSecondsAfterFinished; ttl != nil && final.CompletionTime != nil {
-		at := final.CompletionTime.Add(time.Duration(*ttl) * time.Second)
-		st.Expires = &at
-		s.st.addExpiry(s.uid, at)
+	st := &jobState{Generation: s.gen + 1, Status: final, Expires: expires}
+	if expires != nil {
+		s.st.addExpiry(s.uid, *expires)
 	}
 	if err := s.st.writeState(s.uid, st, true); err != nil {
 		log.Printf("state.json not replaced (the outcome file has the outcome): %v", err)

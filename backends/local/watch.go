@@ -55,6 +55,21 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 		if st.Generation == gen && st.Status.Phase == phase {
 			continue
 		}
+		if st.Status.Phase.Terminal() && unlocked != nil {
+			// The outcome is written before the supervisor's last files:
+			// report the end once it is done with them (it is at once,
+			// unless its writes fail, which it does not wait for long).
+			select {
+			case <-unlocked:
+				unlocked = nil
+			case <-time.After(5 * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if again, err := b.loadUID(uid); err == nil && again != nil {
+				st = again
+			}
+		}
 		gen, phase = st.Generation, st.Status.Phase
 		if fn(&st.Status) {
 			return nil

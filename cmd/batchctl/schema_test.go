@@ -48,7 +48,7 @@ func TestOutputSchema(t *testing.T) {
 	schema = append(schema, '\n')
 	docs := filepath.Join("..", "..", "docs")
 	for path, want := range map[string][]byte{
-		filepath.Join(docs, "output.md"):                     md.Bytes(),
+		filepath.Join(docs, "output.md"):                   md.Bytes(),
 		filepath.Join(docs, "schema", "jobstatus.v1.json"): schema,
 	} {
 		if *update {
