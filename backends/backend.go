@@ -212,6 +212,16 @@ type LogSink interface {
 	Line(src LogSource, line string)
 }
 
+// PartSink is a LogSink that takes a line in pieces: Part carries a piece
+// of a line that the next Part or Line call for the same source continues,
+// so that the pieces joined are the line, byte for byte. Backends hold at
+// most a bounded part of a line (1 MiB) and pass longer ones on in pieces;
+// a sink without Part gets every piece as a line of its own.
+type PartSink interface {
+	LogSink
+	Part(src LogSource, piece string)
+}
+
 // ListOptions select the jobs List reports.
 type ListOptions struct {
 	Namespace     string // "" : the backend's default namespace

@@ -185,7 +185,7 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 			if i < 0 {
 				s.partial = append(s.partial, data...)
 				if len(s.partial) >= maxLine {
-					s.flush(sink)
+					s.piece(sink)
 				}
 				break
 			}
@@ -209,6 +209,18 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 		s.flush(sink)
 	}
 	return nil
+}
+
+// piece passes on what is held of a line too long to hold whole: as a
+// piece where the sink takes pieces (the output stays byte-exact), else as
+// a line of its own.
+func (s *logStream) piece(sink backends.LogSink) {
+	if ps, ok := sink.(backends.PartSink); ok {
+		ps.Part(s.src, string(s.partial))
+		s.partial = s.partial[:0]
+		return
+	}
+	s.flush(sink)
 }
 
 func (s *logStream) flush(sink backends.LogSink) {

@@ -86,8 +86,10 @@ func (s *supervisor) takeLock() (*os.File, error) {
 	}
 	f := os.NewFile(3, path)
 	fi, err1 := f.Stat()
+	// The lock file may already be gone (someone deleted it): what was
+	// handed over is the lock all the same; liveness then rests on the pid.
 	want, err2 := os.Lstat(path)
-	if err1 != nil || err2 != nil || !os.SameFile(fi, want) {
+	if err1 != nil || !fi.Mode().IsRegular() || (err2 == nil && !os.SameFile(fi, want)) {
 		return nil, fmt.Errorf("descriptor 3 is not the lock %s", path)
 	}
 	markCloseOnExec(3)

@@ -171,7 +171,8 @@ const holdLimit = 4 << 20
 // so they get labels too. A streaming sink flushes every line, so followers
 // see output as it happens.
 type lineSink struct {
-	jobLabels bool // lines of several jobs: the label names the job too
+	jobLabels bool                // lines of several jobs: the label names the job too
+	open      *backends.LogSource // the source whose long line is being written in pieces
 	mu        sync.Mutex
 	w         *bufio.Writer
 	prefix    bool
@@ -218,8 +219,17 @@ func (s *lineSink) Line(src backends.LogSource, line string) {
 	}
 }
 
-func (s *lineSink) write(src backends.LogSource, line string) {
-	if s.prefix {
+func (s *lineSink) write(src backends.LogSource, line string) { s.writePiece(src, line, true) }
+
+// writePiece writes text for src, labelled at the start of a line, and
+// ends the line when final. A piece of a long line leaves its line open; a
+// line of another source ends it first.
+func (s *lineSink) writePiece(src backends.LogSource, text string, final bool) {
+	if s.open != nil && !sameSource(*s.open, src) {
+		s.w.WriteByte('\n')
+		s.open = nil
+	}
+	if s.open == nil && s.prefix {
 		label := src.Pod
 		if s.jobLabels && src.Job != "" && !strings.HasPrefix(src.Pod, src.Job+"-") {
 			label = src.Job + " " + label
@@ -235,8 +245,33 @@ func (s *lineSink) write(src backends.LogSource, line string) {
 		}
 		fmt.Fprintf(s.w, "[%s] ", label)
 	}
-	s.w.WriteString(line)
-	s.w.WriteByte('\n')
+	s.w.WriteString(text)
+	if final {
+		s.w.WriteByte('\n')
+		s.open = nil
+	} else {
+		s.open = &src
+	}
+}
+
+// Part writes a piece of a long line: the pieces and the line's end join
+// up byte for byte (see backends.PartSink).
+func (s *lineSink) Part(src backends.LogSource, piece string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.first == nil {
+		s.first = &src
+	}
+	if !s.prefix && !sameSource(src, *s.first) {
+		s.prefix = true
+	}
+	if !s.decided {
+		s.release() // a held line cannot be continued: decide now
+	}
+	s.writePiece(src, piece, false)
+	if s.stream {
+		s.w.Flush()
+	}
 }
 
 // release writes held lines bare: one source only, or too much to hold.
@@ -249,6 +284,10 @@ func (s *lineSink) release() {
 
 func (s *lineSink) flush() {
 	s.mu.Lock()
+	if s.open != nil { // a stream cut in the middle of a long line
+		s.w.WriteByte('\n')
+		s.open = nil
+	}
 	defer s.mu.Unlock()
 	if !s.decided && s.first != nil {
 		s.release()

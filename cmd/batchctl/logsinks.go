@@ -104,3 +104,14 @@ func (j jobSink) Line(src backends.LogSource, line string) {
 	src.Job = j.job
 	j.next.Line(src, line)
 }
+
+// Part passes a piece of a long line on whole where the next sink takes
+// pieces (see backends.PartSink), else as a line.
+func (j jobSink) Part(src backends.LogSource, piece string) {
+	src.Job = j.job
+	if ps, ok := j.next.(backends.PartSink); ok {
+		ps.Part(src, piece)
+		return
+	}
+	j.next.Line(src, piece)
+}

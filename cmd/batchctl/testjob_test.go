@@ -18,6 +18,7 @@ import (
 //	sleep DURATION    "0.5s", or seconds ("30") exit CODE
 //	once FILE CODE    the first run creates FILE and exits CODE; later runs go on
 //	exitfor V LIST CODE  exits CODE when V is one of the comma-separated LIST
+//	long N            print one line of N "x" bytes
 func testjobMain() { os.Exit(testjob(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func testjob(args []string, stdout, stderr io.Writer) int {
@@ -68,6 +69,13 @@ func testjob(args []string, stdout, stderr io.Writer) int {
 				code, _ := strconv.Atoi(rest[1])
 				return code
 			}
+		case op == "long" && len(rest) == 1:
+			n, err := strconv.Atoi(rest[0])
+			if err != nil {
+				fmt.Fprintln(stderr, "testjob: long:", err)
+				return 2
+			}
+			fmt.Fprintln(stdout, strings.Repeat("x", n))
 		case op == "exitfor" && len(rest) == 3:
 			if slices.Contains(strings.Split(rest[1], ","), rest[0]) {
 				code, _ := strconv.Atoi(rest[2])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,4 +54,29 @@ func waitStatusCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling the real condition: the status
 	}
+}
+
+func init() { scriptCmds["linelen"] = lineLenCmd }
+
+// lineLenCmd asserts that stdout holds a line of exactly N bytes (after any
+// "[label] " prefix): a long line printed whole, not cut in pieces.
+func lineLenCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: linelen N")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	var lens []int
+	for _, line := range strings.Split(ts.ReadFile("stdout"), "\n") {
+		if i := strings.Index(line, "] "); strings.HasPrefix(line, "[") && i > 0 {
+			line = line[i+2:]
+		}
+		if len(line) == n {
+			return
+		}
+		if len(line) > 1000 {
+			lens = append(lens, len(line))
+		}
+	}
+	ts.Fatalf("no line of %d bytes in stdout; long lines: %v", n, lens)
 }
