@@ -293,6 +293,10 @@ func (m *Machine) deadline() *time.Time {
 	return &t
 }
 
+// Finished reports whether the outcome is final (condition Complete or
+// Failed); pods may still be stopping (see Done).
+func (m *Machine) Finished() bool { return m.finished() }
+
 // Done reports whether the outcome is final and no pod process is left.
 func (m *Machine) Done() bool {
 	if !m.finished() {

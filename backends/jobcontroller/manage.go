@@ -68,10 +68,20 @@ func (m *Machine) manageJob(ctx *syncCtx, now time.Time) int32 {
 			}
 		}
 	}
+	created := int32(0)
 	for _, ix := range indexes {
+		if m.opts.HoldPod != nil {
+			if until, held := m.opts.HoldPod(ix, now); held {
+				if !until.IsZero() && (m.requeueAt.IsZero() || until.Before(m.requeueAt)) {
+					m.requeueAt = until
+				}
+				continue
+			}
+		}
 		m.createPod(ctx, ix, now)
+		created++
 	}
-	return active + int32(len(indexes))
+	return active + created
 }
 
 // indexesReady is getPodCreationInfoForIndependentIndexes: the indexes

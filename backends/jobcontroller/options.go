@@ -31,6 +31,13 @@ type Options struct {
 	// must be unique within the job. Nil: Kubernetes' generated form
 	// (job-xxxxx, job-2-xxxxx) with a deterministic suffix.
 	NamePod func(index int32) string
+	// HoldPod, when set, is asked before each pod the controller would
+	// create now, of completion index (-1: NonIndexed): held, the pod is
+	// not created, and the controller tries again at until (zero: at its
+	// next input). A driver replaying a history in which pods were created
+	// later than the controller asks (another platform decided the timing)
+	// holds them until then. Nil: pods are created when Kubernetes would.
+	HoldPod func(index int32, now time.Time) (until time.Time, held bool)
 }
 
 func (o Options) withDefaults() Options {

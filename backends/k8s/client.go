@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -22,7 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/batchctl/batchctl/backends/remote"
 )
 
 // clients holds the REST clients for the two API groups batchctl uses.
@@ -57,6 +61,7 @@ func newClients(cfg *rest.Config) (*clients, error) {
 		}
 		base.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(base.QPS, base.Burst)
 	}
+	stallDetection(&base)
 	httpClient, err := rest.HTTPClientFor(&base)
 	if err != nil {
 		return nil, err
@@ -165,4 +170,34 @@ func (c *clients) podLogs(ctx context.Context, ns, pod string, opts *corev1.PodL
 	return c.core.Get().Namespace(ns).Resource("pods").Name(pod).SubResource("log").
 		VersionedParams(opts, c.params).
 		Stream(ctx)
+}
+
+// stallDetection gives cfg's connections the HTTP/2 health check at
+// remote.StallTimeout (client-go's own is 45 s, from environment variables),
+// so that a connection gone silent — a watch in `wait` included — is dropped
+// and the request or watch retried on a new one. The API server speaks
+// HTTP/2; over HTTP/1.1 a watch is bounded by its own timeout instead.
+//
+// A Proxy of its own (the default one, from the environment) makes client-go
+// build a transport for this client alone rather than share a cached one,
+// so the health check set on it touches no other client. The wrapper sees
+// that transport first, before any other wrapper (the request trace).
+func stallDetection(cfg *rest.Config) {
+	if cfg.Proxy == nil {
+		cfg.Proxy = http.ProxyFromEnvironment
+	}
+	cfg.WrapTransport = transport.Wrappers(func(rt http.RoundTripper) http.RoundTripper {
+		for inner := rt; inner != nil; {
+			if t, ok := inner.(*http.Transport); ok {
+				remote.HTTP2Health(t)
+				break
+			}
+			w, ok := inner.(interface{ WrappedRoundTripper() http.RoundTripper })
+			if !ok {
+				break
+			}
+			inner = w.WrappedRoundTripper()
+		}
+		return rt
+	}, cfg.WrapTransport)
 }

@@ -22,6 +22,14 @@ var errGone = errors.New("job deleted")
 // dropped connection or a restarted API server it re-lists, so the terminal
 // state is never missed even when its event was. A first Get gives an
 // unreachable server or unknown job a prompt, classified error.
+//
+// A connection that goes silent without a reset is dropped by the HTTP/2
+// health check within remote.StallTimeout (see client.go) and the informer
+// reconnects with client-go's backoff (0.8 s, doubling up to 30 s while the
+// server stays unreachable). Transient failures are retried for as long as
+// ctx lasts; a permanent one (a certificate, a revoked or forbidden
+// identity) ends the watch with its classified error instead of a silent
+// retry loop.
 func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends.Status) bool) error {
 	job, err := b.get(ctx, "watch", ref)
 	if err != nil {
@@ -30,18 +38,31 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 	if fn(toStatus(job)) {
 		return nil
 	}
+	ref.Namespace = job.Namespace
+	informerCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	// fail ends the informer on an error no retry cures; the reflector
+	// would retry it forever.
+	fail := func(err error) error {
+		if err != nil && permanent(err) {
+			stop(err)
+		}
+		return err
+	}
 	lastRV := job.ResourceVersion
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
-			return b.client.listJobs(ctx, job.Namespace, o)
+			list, err := b.client.listJobs(ctx, job.Namespace, o)
+			return list, fail(err)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
-			return b.client.watch(ctx, job.Namespace, "jobs", o)
+			w, err := b.client.watch(ctx, job.Namespace, "jobs", o)
+			return w, fail(err)
 		},
 	}
-	_, err = watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
+	_, err = watchtools.UntilWithSync(informerCtx, lw, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
 		switch ev.Type {
 		case watch.Deleted:
 			return false, errGone
@@ -63,8 +84,12 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 		return &backends.Error{Kind: backends.ErrNotFound, Op: "watch", Ref: ref, Msg: fmt.Sprintf("job %s was deleted", ref.Name)}
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()
+	case err != nil && informerCtx.Err() != nil:
+		return b.classify("watch", ref, context.Cause(informerCtx))
 	case errors.Is(err, watchtools.ErrWatchClosed):
 		return b.Watch(ctx, ref, fn)
+	case err != nil:
+		return b.classify("watch", ref, err)
 	}
-	return err
+	return nil
 }

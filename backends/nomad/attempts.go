@@ -187,9 +187,15 @@ func allocAttempts(a *api.AllocationListStub, taskOrder []string) []backends.Att
 	return atts
 }
 
+// allTasksDead: every task has ended for good, or exited 0 (a batch task
+// that succeeded is not run again; its state turns dead a moment later).
 func allTasksDead(a *api.AllocationListStub, taskOrder []string) bool {
 	for _, name := range taskOrder {
-		if ts := a.TaskStates[name]; ts == nil || ts.State != taskStateDead {
+		ts := a.TaskStates[name]
+		if ts == nil {
+			return false
+		}
+		if runs := taskRuns(ts); ts.State != taskStateDead && (len(runs) == 0 || runs[len(runs)-1].phase != phaseSucceeded) {
 			return false
 		}
 	}

@@ -12,8 +12,9 @@ import (
 	"github.com/batchctl/batchctl/backends"
 )
 
-// Describe is Status plus the task events of every allocation and, while
-// allocations are missing, why Nomad could not place them (its
+// Describe is Status plus the task events of every allocation, the Job
+// controller's verdict (the event Kubernetes records when a job finishes)
+// and, while allocations are missing, why Nomad could not place them (its
 // evaluations): one more request.
 func (b *backend) Describe(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
 	ref = b.ref(ref)
@@ -21,7 +22,8 @@ func (b *backend) Describe(ctx context.Context, ref backends.Ref) (*backends.Sta
 	if err != nil {
 		return nil, err
 	}
-	st := toStatus(s.job, s.allocs, time.Now())
+	st, as := assess(s.job, s.allocs, time.Now())
+	st.Events = append(st.Events, as.events...)
 	for _, a := range s.allocs {
 		for task, ts := range a.TaskStates {
 			for _, e := range ts.Events {

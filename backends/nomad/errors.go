@@ -31,7 +31,7 @@ func transient(err error) bool {
 	}
 	code, body := response(err)
 	switch {
-	case code == http.StatusBadGateway, code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
+	case remote.TransientStatus(code):
 		return true
 	case code >= 500:
 		body = strings.ToLower(body)
@@ -80,14 +80,17 @@ func (b *backend) classify(ctx context.Context, op string, ref backends.Ref, err
 	case code == http.StatusBadRequest:
 		e.Kind, e.Msg = backends.ErrInvalid, "Nomad rejected the request: "+body
 	case code != 0:
-		e.Msg = fmt.Sprintf("Nomad at %s answered %d: %s", b.cfg.Address, code, body)
+		e.Msg = remote.DescribeStatus(b.server(), code, transient(err), body)
 	default:
 		if c := remote.Classify(err); c != remote.NoCause {
-			e.Msg = remote.Describe("Nomad at "+b.cfg.Address, c, err)
+			e.Msg = remote.Describe(b.server(), c, err)
 		}
 	}
 	return e
 }
+
+// server names the agent in messages.
+func (b *backend) server() string { return "Nomad at " + b.cfg.Address }
 
 func notFound(op string, ref backends.Ref) error {
 	return &backends.Error{Kind: backends.ErrNotFound, Op: op, Ref: ref,

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/remote"
 )
 
 // Logs reads every started task's stdout and stderr in every allocation
@@ -81,14 +82,15 @@ type streamKey struct{ alloc, task, typ string }
 
 // stream is one task's stdout or stderr in one allocation.
 type stream struct {
-	key     streamKey
-	src     backends.LogSource
-	base    int32 // the allocation's first attempt number
-	dead    bool  // the task has ended for good
-	off     int64 // bytes read so far
-	run     int   // run markers seen, minus one
-	partial []byte
-	done    bool // read to its end
+	key   streamKey
+	src   backends.LogSource
+	base  int32 // the allocation's first attempt number
+	dead  bool  // the task has ended for good
+	off   int64 // bytes read so far
+	run   int   // run markers seen, minus one
+	lines remote.Lines
+	open  bool // a long line was passed on in part: its end is due
+	done  bool // read to its end
 
 	cancel  context.CancelFunc // a follower is running
 	stopped chan struct{}
@@ -127,7 +129,7 @@ func (l *logReader) add(s *snapshot, st *backends.Status) {
 				k := streamKey{a.ID, t.Name, typ}
 				str := l.streams[k]
 				if str == nil {
-					str = &stream{key: k, run: -1, base: base[shortID(a.ID)],
+					str = &stream{key: k, run: -1, base: base[shortID(a.ID)], lines: remote.Lines{Keep: runMarker},
 						src: backends.LogSource{Pod: shortID(a.ID), Index: ptr(idx), Container: t.Name}}
 					l.streams[k] = str
 					l.order = append(l.order, str)
@@ -177,10 +179,7 @@ func (l *logReader) drain(ctx context.Context, s *stream) error {
 	if err != nil {
 		return err
 	}
-	if len(s.partial) > 0 {
-		l.emit(s, s.partial)
-		s.partial = nil
-	}
+	s.lines.Flush(func(piece []byte, final bool) { l.emit(s, piece, final) })
 	s.done = true
 	return nil
 }
@@ -191,7 +190,11 @@ func gone(err error) bool {
 	return code == http.StatusNotFound
 }
 
-// start streams s until stop, reconnecting from its offset after errors.
+// start streams s until stop, reconnecting from its offset after errors
+// and after remote.StallTimeout of silence (a quiet task's stream is
+// silent too: it is then merely reopened). An error no retry cures (a
+// refused token, a certificate) ends the follower: drain, once the task
+// ends, reports it.
 func (l *logReader) start(ctx context.Context, s *stream) {
 	fctx, cancel := context.WithCancel(ctx)
 	s.cancel, s.stopped = cancel, make(chan struct{})
@@ -205,7 +208,7 @@ func (l *logReader) start(ctx context.Context, s *stream) {
 		pause := 100 * time.Millisecond
 		for {
 			err := l.read(fctx, c, s, true)
-			if fctx.Err() != nil || gone(err) {
+			if fctx.Err() != nil || gone(err) || (err != nil && !transient(err)) {
 				return
 			}
 			select {
@@ -228,21 +231,26 @@ func (l *logReader) stop(s *stream) {
 }
 
 // read copies s's log from its offset, following it or to its current end.
+// A connection silent for remote.StallTimeout is abandoned (a *StallError);
+// the offset kept in s lets the next read go on where this one stopped.
 func (l *logReader) read(ctx context.Context, c *api.Client, s *stream, follow bool) error {
-	q := l.b.query(l.ref).WithContext(ctx)
+	guard := remote.NewGuard(ctx, remote.StallTimeout)
+	defer guard.Stop()
+	q := l.b.query(l.ref).WithContext(guard.Context())
 	q.Params = map[string]string{
 		"task": s.key.task, "type": s.key.typ, "origin": "start", "plain": "true",
 		"offset": strconv.FormatInt(s.off, 10), "follow": strconv.FormatBool(follow),
 	}
 	body, err := c.Raw().Response("/v1/client/fs/logs/"+url.PathEscape(s.key.alloc), q)
 	if err != nil {
-		return err
+		return guard.Err(err)
 	}
 	defer body.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
+			guard.Alive()
 			s.off += int64(n)
 			l.feed(s, buf[:n])
 		}
@@ -250,54 +258,52 @@ func (l *logReader) read(ctx context.Context, c *api.Client, s *stream, follow b
 			return nil
 		}
 		if err != nil {
-			return err
+			return guard.Err(err)
 		}
 	}
 }
 
-// feed splits data into lines; a line may be any length.
+// feed splits data into lines. A line longer than remote.MaxLine is passed
+// on in pieces: memory stays bounded whatever the task prints.
 func (l *logReader) feed(s *stream, data []byte) {
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			s.partial = append(s.partial, data...)
-			return
-		}
-		line := data[:i]
-		if len(s.partial) > 0 {
-			line = append(s.partial, line...)
-			s.partial = nil
-		}
-		l.emit(s, line)
-		data = data[i+1:]
-	}
+	s.lines.Feed(data, func(piece []byte, final bool) { l.emit(s, piece, final) })
 }
 
-// emit sends one line, taking out the run markers the OnFailure wrapper
-// writes: each starts the next attempt of the allocation.
-func (l *logReader) emit(s *stream, line []byte) {
+// emit sends one line, or a piece of one when not final, taking out the
+// run markers the OnFailure wrapper writes: each starts the next attempt of
+// the allocation. remote.Lines never cuts a marker in two.
+func (l *logReader) emit(s *stream, piece []byte, final bool) {
 	marked := false
 	for {
-		i := bytes.Index(line, []byte(runMarker))
+		i := bytes.Index(piece, []byte(runMarker))
 		if i < 0 {
 			break
 		}
-		if i > 0 { // the previous run ended without a newline
-			l.send(s, line[:i])
+		if i > 0 || s.open { // the previous run ended without a newline
+			l.send(s, piece[:i], true)
 		}
 		s.run++
 		marked = true
-		line = line[i+len(runMarker):]
+		piece = piece[i+len(runMarker):]
 	}
-	if len(line) > 0 || !marked {
-		l.send(s, line)
+	if len(piece) > 0 || (final && !marked) {
+		l.send(s, piece, final)
 	}
 }
 
-func (l *logReader) send(s *stream, line []byte) {
+// send passes a line, or a piece of one, to the sink: a piece goes to
+// remote.PartSink's Part, so that the pieces join up again; a sink without
+// it gets each piece as a line.
+func (l *logReader) send(s *stream, piece []byte, final bool) {
 	src := s.src
 	src.Attempt = s.base + int32(max(s.run, 0))
 	l.sinkMu.Lock()
 	defer l.sinkMu.Unlock()
-	l.sink.Line(src, string(line))
+	if ps, ok := l.sink.(remote.PartSink); ok && !final {
+		ps.Part(src, string(piece))
+		s.open = true
+		return
+	}
+	l.sink.Line(src, string(piece))
+	s.open = false
 }

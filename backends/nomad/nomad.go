@@ -106,9 +106,9 @@ func (b *backend) Info() backends.Info {
 			Parallelism:    false, // Nomad starts every allocation of a group at once
 			RestartInPlace: true,
 			Indexed:        true,
-			Deadline:       false, // reported, not enforced: allocations run on
+			Deadline:       false, // judged (DeadlineExceeded), but allocations are stopped only while batchctl watches
 			TTL:            false, // only the server-wide job GC removes jobs
-			Suspend:        false,
+			Suspend:        false, // refused: Nomad would re-run completed allocations (cannotSuspend)
 			AttemptLogs:    true,
 			Namespaces:     true,
 		},

@@ -3,8 +3,10 @@ package nomad
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -62,14 +64,38 @@ type indexed struct {
 }
 
 // toStatus normalizes a Nomad job and its allocations at time now.
+func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *backends.Status {
+	st, _ := assess(job, allocs, now)
+	return st
+}
+
+// assessment is what assess found besides the status.
+type assessment struct {
+	// enforce: the Job controller has decided the outcome but Nomad, which
+	// does not know the rule that decided it, still runs the job's
+	// allocations or will retry them: a watching batchctl stops the Nomad
+	// job, as Kubernetes stops a finished job's pods.
+	enforce bool
+	// events are the Job controller's about the job (its verdict).
+	events []backends.Event
+	// verdict is the Job controller's message, before what Nomad does.
+	verdict string
+}
+
+// assess normalizes a Nomad job and its allocations at time now.
 // CompletionTime is when the job finished, Succeeded or Failed.
 //
-// Allocations are pods: pending or running ones are active, complete ones
-// succeeded, failed or lost ones failed. A completion index is out of
-// retries when its newest allocation failed and Nomad's own reschedule
-// rule (attempts within the interval) allows no replacement; the job then
-// failed with BackoffLimitExceeded, as a Kubernetes Job would.
-func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *backends.Status {
+// Allocations are pods, and what each of their tasks did (attempts) is the
+// pod history: the phase, reason and message, the succeeded and failed
+// counts and the completed and failed indexes are the Job controller's
+// verdict on that history (see judge.go), so that batchctl never reports an
+// outcome Kubernetes would not have reported for it, although Nomad applies
+// none of the controller's rules itself. Active counts the allocations
+// Nomad runs. Where Nomad has stopped for good while the controller still
+// wants a pod (an index with no reschedule left, the Nomad job stopped or
+// dead), the job is Failed as Nomad ended it, and the message says so.
+func assess(job *api.Job, allocs []*api.AllocationListStub, now time.Time) (*backends.Status, assessment) {
+	var as assessment
 	tg := job.TaskGroups[0]
 	st := &backends.Status{
 		Name:           deref(job.ID),
@@ -87,13 +113,8 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 	if m, ok := job.Meta[metaMode]; ok {
 		st.CompletionMode = m
 	}
-	if job.SubmitTime != nil {
-		t := time.Unix(0, *job.SubmitTime)
-		st.CreationTime, st.StartTime = &t, &t
-	}
-	var deadline *time.Time
-	if d, ok := metaInt(job.Meta, metaDeadline); ok && st.StartTime != nil {
-		deadline = ptr(st.StartTime.Add(time.Duration(d) * time.Second))
+	if created := createdTime(job, allocs); !created.IsZero() {
+		st.CreationTime, st.StartTime = ptr(created), ptr(created)
 	}
 
 	var tasks []string
@@ -101,13 +122,7 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 		tasks = append(tasks, t.Name)
 	}
 	groups := byIndex(allocs, deref(tg.Name))
-	var (
-		started        bool
-		done           []int32 // indexes that succeeded
-		exhausted      *indexed
-		exhaustedAt    time.Time
-		completionTime time.Time
-	)
+	started := false
 	for _, g := range groups {
 		var base int32
 		for _, a := range g.allocs {
@@ -123,61 +138,59 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 			switch a.ClientStatus {
 			case api.AllocClientStatusPending, api.AllocClientStatusRunning, api.AllocClientStatusUnknown:
 				st.Active++
-			case api.AllocClientStatusComplete:
-				if a.DesiredStatus == api.AllocDesiredStatusRun {
-					st.Succeeded++
-					done = append(done, g.index)
-					if f := atts[len(atts)-1].FinishTime; f != nil && f.After(completionTime) {
-						completionTime = *f
-					} else if f == nil {
-						completionTime = maxTime(completionTime, time.Unix(0, a.ModifyTime))
-					}
-				}
+			case api.AllocClientStatusComplete, api.AllocClientStatusFailed, api.AllocClientStatusLost:
 				started = true
-			case api.AllocClientStatusFailed, api.AllocClientStatusLost:
-				st.Failed++
-				started = true
-			}
-		}
-		newest := g.allocs[len(g.allocs)-1]
-		if newest.ClientStatus == api.AllocClientStatusFailed && !rescheduled(newest, tg.ReschedulePolicy, now) && exhausted == nil {
-			exhausted, exhaustedAt = g, time.Unix(0, newest.ModifyTime)
-			if f := st.Attempts[len(st.Attempts)-1].FinishTime; f != nil {
-				exhaustedAt = *f
 			}
 		}
 	}
 
-	if st.CompletionMode == string(jobspec.Indexed) {
-		st.CompletedIndexes = backends.FormatIndexes(done)
+	created := now
+	if st.StartTime != nil {
+		created = *st.StartTime
 	}
-	before := func(t time.Time) bool { return deadline == nil || !t.After(*deadline) }
+	v, err := judge(job, groups, tasks, created, now)
+	if err != nil {
+		// Only a job batchctl cannot have written gets here.
+		st.Phase, st.Reason = backends.Failed, "Unjudged"
+		st.Message = "batchctl cannot read this Nomad job as a Kubernetes Job: " + err.Error()
+		st.CompletionTime = lastChange(allocs, st.StartTime)
+		return st, as
+	}
+	as.events = v.events
+	js := v.status
+	st.Succeeded, st.Failed = js.Succeeded, js.Failed
+	if st.CompletionMode == string(jobspec.Indexed) {
+		st.CompletedIndexes, st.FailedIndexes = js.CompletedIndexes, js.FailedIndexes
+	}
+	rp := tg.ReschedulePolicy
+	nomadRuns := false // Nomad runs an allocation or will place one
+	for i := int32(0); i < st.Completions; i++ {
+		nomadRuns = nomadRuns || willRun(job, findIndex(groups, i), rp, now)
+	}
+	gaveUp := givenUp(job, groups, v.wanting, rp, now)
 	switch {
-	case st.Succeeded >= st.Completions && before(completionTime):
-		st.Phase = backends.Succeeded
-		if !completionTime.IsZero() {
-			st.CompletionTime = &completionTime
-		} else {
-			st.CompletionTime = st.StartTime // nothing to run: done at once
+	case js.Phase.Terminal():
+		st.Phase, st.Reason, st.Message = js.Phase, js.Reason, js.Message
+		st.CompletionTime = js.CompletionTime
+		as.verdict = js.Message
+		switch {
+		case deref(job.Stop):
+			st.Message = joinMessage(st.Message, stoppedNote)
+		case nomadRuns:
+			as.enforce = true
+			st.Message = joinMessage(st.Message, fmt.Sprintf("Nomad does not apply this rule and still runs or will retry the job's allocations (%d active) until the Nomad job is stopped: batchctl stops it while it watches (wait, submit --wait, logs -f); `batchctl delete` removes it", st.Active))
 		}
-	case exhausted != nil && before(exhaustedAt):
-		st.Phase, st.Reason = backends.Failed, backends.ReasonBackoffLimitExceeded
-		st.Message = exhaustedMessage(exhausted, st.Attempts)
-		st.CompletionTime = &exhaustedAt
-	case deadline != nil && !now.Before(*deadline):
-		st.Phase, st.Reason = backends.Failed, backends.ReasonDeadlineExceeded
-		st.CompletionTime = deadline
-		st.Message = fmt.Sprintf("the job was active longer than activeDeadlineSeconds (%s)", deadline.Sub(*st.StartTime))
-		if st.Active > 0 {
-			st.Message += fmt.Sprintf("; Nomad cannot stop it at the deadline: its allocations (%d active) run until they end or the job is deleted", st.Active)
-		}
+		st.Active = 0 // Kubernetes counts the pods it stops as terminating, not active
 	case deref(job.Stop):
 		st.Phase, st.Reason = backends.Failed, "Stopped"
 		st.Message = "the Nomad job was stopped (nomad job stop) before it completed"
 		st.CompletionTime = lastChange(allocs, st.StartTime)
-	case deref(job.Status) == "dead":
+	case gaveUp != nil:
+		st.Phase, st.Reason = backends.Failed, reasonRetriesExhausted
+		st.Message, st.CompletionTime = gaveUpMessage(st.Attempts, v.wanting), gaveUp
+	case deref(job.Status) == "dead" && !nomadRuns:
 		st.Phase = backends.Failed
-		st.Message = fmt.Sprintf("Nomad reports the job dead with %d of %d completions", st.Succeeded, st.Completions)
+		st.Message = fmt.Sprintf("Nomad reports the job dead with %d of %d completions, where Kubernetes would still run pods", st.Succeeded, st.Completions)
 		st.CompletionTime = lastChange(allocs, st.StartTime)
 	case started:
 		st.Phase = backends.Running
@@ -187,7 +200,145 @@ func toStatus(job *api.Job, allocs []*api.AllocationListStub, now time.Time) *ba
 			st.Message = "waiting for Nomad to place the allocations (`batchctl describe` shows placement failures)"
 		}
 	}
-	return st
+	return st, as
+}
+
+// stoppedNote ends the message of a finished job whose Nomad job is stopped.
+const stoppedNote = "the Nomad job is stopped"
+
+func joinMessage(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func findIndex(groups []*indexed, i int32) *indexed {
+	for _, g := range groups {
+		if g.index == i {
+			return g
+		}
+	}
+	return nil
+}
+
+// willRun reports whether Nomad runs an allocation of index g, or will
+// place one: none placed yet, the newest one pending or running, failed
+// with a reschedule left, lost (replaced), or stopped by Nomad while the
+// job was not (migrated). Nomad's job status is not asked: it reads "dead"
+// for a moment between a failure and the reschedule Nomad then plans.
+func willRun(job *api.Job, g *indexed, rp *api.ReschedulePolicy, now time.Time) bool {
+	if deref(job.Stop) {
+		return false
+	}
+	if g == nil || len(g.allocs) == 0 {
+		return true
+	}
+	newest := g.allocs[len(g.allocs)-1]
+	status := newest.ClientStatus
+	if status == api.AllocClientStatusPending || status == api.AllocClientStatusRunning {
+		status = settled(newest, job.TaskGroups[0])
+	}
+	switch status {
+	case api.AllocClientStatusFailed:
+		return rescheduled(newest, rp, now)
+	case api.AllocClientStatusComplete:
+		return newest.DesiredStatus != api.AllocDesiredStatusRun && newest.NextAllocation == ""
+	}
+	return true
+}
+
+// settled is the status Nomad is about to give a running allocation whose
+// tasks have all ended for good (its task events come before its status):
+// failed once a task failed with no restart left, complete once every task
+// exited 0; else its own status.
+func settled(a *api.AllocationListStub, tg *api.TaskGroup) string {
+	restarts, forever := 0, false
+	if rp := tg.RestartPolicy; rp != nil {
+		restarts, forever = deref(rp.Attempts), deref(rp.Mode) == api.RestartPolicyModeDelay
+	}
+	done := true
+	for _, t := range tg.Tasks {
+		ts := a.TaskStates[t.Name]
+		runs := taskRuns(ts)
+		if len(runs) == 0 {
+			done = false
+			continue
+		}
+		switch last := runs[len(runs)-1]; {
+		case last.phase == phaseFailed && !forever && int(ts.Restarts) >= restarts:
+			return api.AllocClientStatusFailed
+		case last.phase != phaseSucceeded:
+			done = false
+		}
+	}
+	if done {
+		return api.AllocClientStatusComplete
+	}
+	return a.ClientStatus
+}
+
+// givenUp: the Job controller still wants a pod for an index but Nomad
+// will run nothing more for the job, so the verdict can no longer come.
+// It returns when Nomad ended the job (the last attempt's end); nil when
+// Nomad still runs or will place an allocation, or nothing is wanted.
+func givenUp(job *api.Job, groups []*indexed, wanting []int32, rp *api.ReschedulePolicy, now time.Time) *time.Time {
+	if len(wanting) == 0 || deref(job.Stop) {
+		return nil
+	}
+	count := int32(deref(job.TaskGroups[0].Count))
+	var allocs []*api.AllocationListStub
+	for i := int32(0); i < count; i++ {
+		g := findIndex(groups, i)
+		if willRun(job, g, rp, now) {
+			return nil
+		}
+		if g != nil {
+			allocs = append(allocs, g.allocs...)
+		}
+	}
+	return lastChange(allocs, nil)
+}
+
+// gaveUpMessage says that Nomad, not the Job controller, ended the job,
+// for the indexes the controller still wants (-1: NonIndexed).
+func gaveUpMessage(atts []backends.Attempt, wanting []int32) string {
+	what := "the job's allocations"
+	if !slices.Contains(wanting, -1) {
+		var ix []string
+		for _, i := range wanting {
+			ix = append(ix, strconv.Itoa(int(i)))
+		}
+		what = plural(len(ix), "completion index ", "completion indexes ") + strings.Join(ix, ", ")
+	}
+	n := 0
+	var last *backends.Attempt
+	for i := range atts {
+		a := &atts[i]
+		if a.Index == nil || (!slices.Contains(wanting, -1) && !slices.Contains(wanting, *a.Index)) {
+			continue
+		}
+		n++
+		if last == nil || (a.FinishTime != nil && (last.FinishTime == nil || a.FinishTime.After(*last.FinishTime))) {
+			last = a
+		}
+	}
+	msg := fmt.Sprintf("Nomad has no retry left for %s (%d %s), where Kubernetes would create another pod: the job ended as Nomad ended it",
+		what, n, plural(n, "attempt", "attempts"))
+	switch {
+	case last != nil && last.ExitCode != nil:
+		msg += fmt.Sprintf("; the last attempt, in allocation %s, exited with code %d", last.Pod, *last.ExitCode)
+	case last != nil && last.Reason != "":
+		msg += fmt.Sprintf("; the last attempt, in allocation %s: %s", last.Pod, last.Reason)
+	}
+	return msg
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // byIndex groups a task group's allocations by completion index, each
@@ -239,28 +390,6 @@ func rescheduled(a *api.AllocationListStub, rp *api.ReschedulePolicy, now time.T
 		}
 	}
 	return n < attempts
-}
-
-func exhaustedMessage(g *indexed, atts []backends.Attempt) string {
-	n := 0
-	var last *backends.Attempt
-	for i := range atts {
-		if atts[i].Index != nil && *atts[i].Index == g.index {
-			n++
-			last = &atts[i]
-		}
-	}
-	msg := fmt.Sprintf("completion index %d failed with no retries left (%d attempts)", g.index, n)
-	if n == 1 {
-		msg = fmt.Sprintf("completion index %d failed with no retries left (1 attempt)", g.index)
-	}
-	switch {
-	case last != nil && last.ExitCode != nil:
-		msg += fmt.Sprintf("; the last, in allocation %s, exited with code %d", last.Pod, *last.ExitCode)
-	case last != nil && last.Reason != "":
-		msg += fmt.Sprintf("; the last, in allocation %s: %s", last.Pod, last.Reason)
-	}
-	return msg
 }
 
 // lastChange is when an allocation last changed, for a job that ended

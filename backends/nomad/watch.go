@@ -8,16 +8,24 @@ import (
 	"time"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/remote"
 )
 
-// blockFor bounds one blocking query; the server answers sooner on a change.
-const blockFor = 5 * time.Minute
+// blockingWait bounds one blocking query: two thirds of
+// remote.StallTimeout (20 s), so that with the up to 1/16 Nomad adds to
+// spread wake-ups the answer comes well within the stall timeout. A query
+// with no answer by then went over a silent connection: it is abandoned and
+// sent again on a new one. The server answers sooner on a change.
+func blockingWait() time.Duration { return remote.StallTimeout * 2 / 3 }
 
 // Watch long-polls the job's allocations (Nomad blocking queries: the
 // request returns when they change) and calls fn whenever the normalized
-// status differs from the last one it saw. Connection failures and a
-// leaderless server (an agent restarting) are retried with backoff until
-// ctx ends; the job being purged, or replaced by a new job of the same ID,
+// status differs from the last one it saw. Connection failures, a silent
+// connection (no answer within remote.StallTimeout) and a leaderless server
+// (an agent restarting) are retried with backoff (0.1 s doubling to 2 s)
+// until ctx ends; every retry reads the allocations afresh, so an outcome
+// reached meanwhile is seen. A refused token or a certificate problem ends
+// the watch; the job being purged, or replaced by a new job of the same ID,
 // is ErrNotFound.
 func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends.Status) bool) error {
 	ref = b.ref(ref)
@@ -32,7 +40,7 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 // until fn returns true. Logs uses it too, seeing the snapshot as well.
 func (b *backend) follow(ctx context.Context, ref backends.Ref, s *snapshot, op string, fn func(*snapshot, *backends.Status) bool) error {
 	uid := deref(s.job.CreateIndex)
-	st := toStatus(s.job, s.allocs, time.Now())
+	st := b.judged(ctx, ref, s, op)
 	if fn(s, st) {
 		return nil
 	}
@@ -40,15 +48,18 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, s *snapshot, op 
 	index := s.index
 	pause := 100 * time.Millisecond
 	for {
-		wait := blockFor
+		wait := blockingWait()
 		if d, ok := untilDeadline(st, s); ok {
 			wait = min(wait, max(d, time.Millisecond))
 		}
-		next, err := b.load(ctx, op, ref, max(index, 1), wait)
+		guard := remote.NewGuard(ctx, remote.StallTimeout)
+		next, err := b.load(guard.Context(), op, ref, max(index, 1), wait)
+		stalled := guard.Stalled()
+		guard.Stop()
 		switch {
 		case err == nil:
 			pause = 100 * time.Millisecond
-		case retryable(err) && ctx.Err() == nil:
+		case (stalled || retryable(err)) && ctx.Err() == nil:
 			// The agent is down or electing a leader: keep trying; the
 			// outcome is kept by Nomad and will be read when it is back.
 			select {
@@ -68,7 +79,7 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, s *snapshot, op 
 			next.index = 0 // the server's index went back (a restarted -dev agent): start over
 		}
 		s, index = next, next.index
-		st = toStatus(s.job, s.allocs, time.Now())
+		st = b.judged(ctx, ref, s, op)
 		cur, _ := json.Marshal(st)
 		if string(cur) == string(last) {
 			continue
@@ -80,11 +91,13 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, s *snapshot, op 
 	}
 }
 
-// retryable: a backend error other than a refused token, for the loops
-// that outlast an agent restart.
+// retryable: a backend error other than a refused token or a transport
+// failure no retry cures (a certificate), for the loops that outlast an
+// agent restart.
 func retryable(err error) bool {
 	code, _ := response(err)
-	return errors.Is(err, backends.ErrUnavailable) && code != http.StatusForbidden && code != http.StatusUnauthorized
+	return errors.Is(err, backends.ErrUnavailable) && code != http.StatusForbidden && code != http.StatusUnauthorized &&
+		!remote.Permanent(err)
 }
 
 // untilDeadline is how long until an active job's deadline passes: the

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,9 @@ func TestClassifyRealFailures(t *testing.T) {
 	defer plain.Close()
 	_, httpToTLSErr := http.Get(strings.Replace(plain.URL, "http://", "https://", 1))
 
+	_, dnsErr := http.Get("http://batchctl-test.invalid/") // .invalid never resolves (RFC 2606)
+	_, schemeErr := http.Get("nomad://127.0.0.1:4646/")
+
 	hang, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +52,10 @@ func TestClassifyRealFailures(t *testing.T) {
 		{"nothing listening", refusedErr, Refused, true},
 		{"no answer", timeoutErr, Timeout, true},
 		{"unknown host", &net.DNSError{Err: "no such host", Name: "nomad.invalid", IsNotFound: true}, DNS, false},
+		{"unresolvable host", dnsErr, DNS, false},
+		{"no such scheme", schemeErr, Address, false},
+		{"stalled", &url.Error{Op: "Get", URL: "http://x", Err: &StallError{After: time.Second}}, Timeout, true},
+		{"HTTP/2 health check", &url.Error{Op: "Get", URL: "http://x", Err: errors.New("http2: client connection lost")}, Reset, true},
 		{"server answered", errors.New("the server said no"), NoCause, false},
 		{"context", context.Canceled, NoCause, false},
 	} {

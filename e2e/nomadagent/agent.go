@@ -42,6 +42,10 @@ type Options struct {
 	// driver is disabled, so a test agent never reaches the machine's own
 	// daemon.
 	DockerHost string
+	// ACL enables Nomad's ACLs: Start bootstraps them and keeps the
+	// management token in Agent.ManagementToken, which this package then
+	// sends with its own requests (CreateToken makes tokens for tests).
+	ACL bool
 }
 
 // Agent is a running Nomad agent: one -dev process, or server + client.
@@ -49,6 +53,8 @@ type Agent struct {
 	Addr       string // http://127.0.0.1:<port> of the server, for NOMAD_ADDR
 	NodeID     string
 	DockerHost string // the docker driver's daemon; "" when it is disabled
+	// ManagementToken is the bootstrap token's secret with Options.ACL.
+	ManagementToken string
 
 	opts  Options
 	procs []*proc // in start order
@@ -59,6 +65,7 @@ type stateFile struct {
 	Binary     string  `json:"binary"`
 	Persistent bool    `json:"persistent"`
 	DockerHost string  `json:"docker_host,omitempty"`
+	ACLToken   string  `json:"acl_token,omitempty"`
 	Procs      []*proc `json:"procs"`
 }
 
@@ -130,8 +137,9 @@ func Load(workDir string, logf func(string, ...any)) (*Agent, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("agent.json: %w", err)
 	}
-	return &Agent{Addr: st.Addr, procs: st.Procs, DockerHost: st.DockerHost,
-		opts: Options{Binary: st.Binary, WorkDir: workDir, Persistent: st.Persistent, Logf: logf, DockerHost: st.DockerHost}}, nil
+	return &Agent{Addr: st.Addr, procs: st.Procs, DockerHost: st.DockerHost, ManagementToken: st.ACLToken,
+		opts: Options{Binary: st.Binary, WorkDir: workDir, Persistent: st.Persistent, Logf: logf, DockerHost: st.DockerHost,
+			ACL: st.ACLToken != ""}}, nil
 }
 
 // Running reports whether any of the agent's processes is still up.
@@ -230,7 +238,7 @@ func (a *Agent) terminate() error {
 }
 
 func (a *Agent) saveState() error {
-	b, err := json.MarshalIndent(stateFile{Addr: a.Addr, Binary: a.opts.Binary, Persistent: a.opts.Persistent, DockerHost: a.DockerHost, Procs: a.procs}, "", "  ")
+	b, err := json.MarshalIndent(stateFile{Addr: a.Addr, Binary: a.opts.Binary, Persistent: a.opts.Persistent, DockerHost: a.DockerHost, ACLToken: a.ManagementToken, Procs: a.procs}, "", "  ")
 	if err != nil {
 		return err
 	}

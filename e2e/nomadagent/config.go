@@ -38,6 +38,9 @@ func (a *Agent) configure() error {
 		if s.name == "agent" {
 			p.Args = []string{"agent", "-dev", "-bind", "127.0.0.1", "-config", p.Config}
 		}
+		if a.opts.ACL {
+			s.body += aclHCL
+		}
 		if err := os.WriteFile(p.Config, []byte(s.body), 0o644); err != nil {
 			return err
 		}

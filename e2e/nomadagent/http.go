@@ -33,6 +33,9 @@ func (a *Agent) do(ctx context.Context, addr, method, path string, body, out any
 	if err != nil {
 		return 0, err
 	}
+	if a.ManagementToken != "" {
+		req.Header.Set("X-Nomad-Token", a.ManagementToken)
+	}
 	client := httpClient
 	if _, ok := req.URL.Query()["wait"]; ok {
 		client = http.DefaultClient // blocking query: bounded by ctx and ?wait
@@ -98,6 +101,9 @@ func (a *Agent) checkServer(ctx context.Context, addr string) error {
 	}
 	if h.Server == nil || !h.Server.Ok {
 		return fmt.Errorf("server not healthy: %+v", h.Server)
+	}
+	if err := a.bootstrapACL(ctx, addr); err != nil {
+		return err
 	}
 	var keys []struct{ State string }
 	if _, err := a.do(ctx, addr, "GET", "/v1/operator/keyring/keys", nil, &keys); err != nil {
