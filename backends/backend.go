@@ -45,7 +45,9 @@ type Backend interface {
 	// Watch calls fn with the current status, then again after every change,
 	// until fn returns true, ctx ends (ctx.Err()), or the job disappears
 	// (ErrNotFound). It survives dropped connections to the platform without
-	// missing a terminal state. It never changes the job.
+	// missing a terminal state. It does not change the job, except to enforce
+	// an outcome the platform would not reach by itself (nomad stops a job
+	// whose podFailurePolicy failed it; its fidelity report says so).
 	Watch(ctx context.Context, ref Ref, fn func(*Status) (done bool)) error
 
 	// Logs writes the output of every attempt of every pod, finished or

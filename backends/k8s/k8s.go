@@ -14,6 +14,8 @@ import (
 	"github.com/batchctl/batchctl/backends"
 )
 
+var quietKlog sync.Once
+
 // Name is the backend's registered name.
 const Name = "k8s"
 
@@ -39,7 +41,9 @@ var _ backends.Suspender = (*backend)(nil)
 func Open(o Options, stderr io.Writer) (backends.Backend, error) {
 	// client-go's reflectors log every retry through klog; batchctl reports
 	// errors itself, and a restarting API server is not the user's news.
-	klog.SetLogger(logr.Discard())
+	// Once per process: a backend's goroutines may still log while the next
+	// one is opened.
+	quietKlog.Do(func() { klog.SetLogger(logr.Discard()) })
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.Kubeconfig
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}

@@ -11,6 +11,7 @@ package nomad
 
 import (
 	"fmt"
+	"net/http"
 	"io"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/backends/remote"
 	"github.com/batchctl/batchctl/jobspec"
 )
 
@@ -118,6 +120,15 @@ func (b *backend) Info() backends.Info {
 // api returns the client, built once.
 func (b *backend) api() (*api.Client, error) {
 	b.once.Do(func() {
+		if b.cfg.HttpClient == nil {
+			// A server that accepts a request and then goes silent must not
+			// hang a command: no response headers within the stall limit
+			// (above a blocking query's longest wait) fail the request,
+			// which is retried. Streams (logs) are guarded where they are read.
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.ResponseHeaderTimeout = remote.StallTimeout
+			b.cfg.HttpClient = &http.Client{Transport: tr}
+		}
 		b.client, b.clientErr = api.NewClient(b.cfg)
 		if b.clientErr != nil {
 			b.clientErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "nomad",

@@ -75,6 +75,12 @@ func writeDescription(w io.Writer, st *backends.Status) error {
 		mode = "NonIndexed"
 	}
 	field("Completions", fmt.Sprintf("%d/%d (%s)", st.Succeeded, st.Completions, mode))
+	if st.CompletedIndexes != "" || mode == "Indexed" {
+		field("Completed Indexes", orDash(st.CompletedIndexes))
+	}
+	if st.FailedIndexes != "" {
+		field("Failed Indexes", st.FailedIndexes)
+	}
 	field("Parallelism", fmt.Sprint(st.Parallelism))
 	field("Pods", fmt.Sprintf("%d active / %d succeeded / %d failed", st.Active, st.Succeeded, st.Failed))
 	field("Start Time", timeOrDash(st.StartTime))

@@ -39,8 +39,10 @@ func suspendResume(name, usage string, call func(backends.Suspender) func(contex
 			}
 			defer b.Close()
 			ref := refFor(arg, s)
+			// A backend that cannot suspend may still implement Suspender to
+			// say why (nomad).
 			sp, ok := b.(backends.Suspender)
-			if !ok || !b.Info().Capabilities.Suspend {
+			if !ok {
 				return &backends.Error{Kind: backends.ErrInvalid, Op: name, Ref: ref,
 					Msg: fmt.Sprintf("the %s backend cannot suspend or resume jobs", b.Info().Name)}
 			}
