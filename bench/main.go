@@ -134,11 +134,15 @@ func main() {
 		fmt.Println("GNU parallel not installed; skipped")
 	}
 
-	// 3. Real platforms, when make bench has built them.
+	// 3. Real platforms, when make bench has built them; Docker, when make
+	// test installed it.
 	if err := benchK8s(bin, 5); err != nil {
 		fail(err)
 	}
 	if err := benchNomad(bin); err != nil {
+		fail(err)
+	}
+	if err := benchDocker(bin); err != nil {
 		fail(err)
 	}
 }

@@ -205,7 +205,9 @@ func testIndexed(e *env) {
 func testDeadline(e *env) {
 	e.need(e.info.Capabilities.Deadline, "activeDeadlineSeconds")
 	start := time.Now()
-	_, ref := e.submit(jobSpec{deadline: 1, backoffLimit: ptr[int32](0), script: "sleep 30", duration: "30s"})
+	// The grace period is short: in a container, sleep is PID 1 and, as on
+	// Kubernetes, SIGTERM does not end it; SIGKILL does, after the grace.
+	_, ref := e.submit(jobSpec{deadline: 1, backoffLimit: ptr[int32](0), grace: ptr[int64](2), script: "sleep 30", duration: "30s"})
 	st, _ := e.finish(ref)
 	expect(e.t, st, backends.Failed, backends.ReasonDeadlineExceeded, 0, 0, 1)
 	if d := time.Since(start); d >= 25*time.Second {

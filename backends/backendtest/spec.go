@@ -39,6 +39,7 @@ type jobSpec struct {
 	duration      string // how long script runs, for backends that simulate ("30s")
 	env           [][2]string
 	suspend       bool
+	grace         *int64 // terminationGracePeriodSeconds
 	extra         string // more YAML under the container (indented 8 spaces)
 }
 
@@ -113,6 +114,9 @@ func (s jobSpec) manifest() string {
 		rp = "Never"
 	}
 	w("      restartPolicy: %s", rp)
+	if s.grace != nil {
+		w("      terminationGracePeriodSeconds: %d", *s.grace)
+	}
 	w("      containers:")
 	w("      - name: main")
 	w("        image: busybox:1.36")

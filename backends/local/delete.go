@@ -23,7 +23,7 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 			if err := b.requestDelete(uid); err == nil && b.st.supervisorAlive(uid, st) {
 				<-b.st.waitUnlocked(uid)
 			}
-			stopSurvivors(uid, nil)
+			b.st.stopJob(uid, nil)
 			b.st.unclaim(ref.Namespace, ref.Name, uid)
 			b.st.removeJob(uid)
 			return nil
@@ -44,7 +44,7 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 				Msg: "the job is being deleted but its pods have not stopped yet", Err: ctx.Err()}
 		}
 		if cur, err := b.st.readState(uid); err == nil {
-			stopSurvivors(uid, cur.Pods) // its supervisor died before stopping them
+			b.st.stopJob(uid, cur.Pods) // its supervisor died before stopping them
 		}
 	}
 	b.st.unclaim(ref.Namespace, ref.Name, uid)

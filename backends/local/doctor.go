@@ -64,7 +64,7 @@ func (b *backend) Doctor(ctx context.Context, repair bool, w io.Writer) (int, er
 		d.problem("job directory %s has no name (an interrupted submit or delete)", uid)
 		d.fix(func() error {
 			if st != nil {
-				stopSurvivors(uid, st.Pods)
+				s.stopJob(uid, st.Pods)
 			}
 			s.removeJob(uid)
 			return nil

@@ -45,9 +45,10 @@ func inheritedEnv(env, hidden []string) []string {
 }
 
 // envBuilder is a container's environment as it is assembled: the
-// environment batchctl ran in (filtered when Submit started the
-// supervisor), then the manifest's env in order, then
-// JOB_COMPLETION_INDEX unless the manifest sets it.
+// runtime's base (exec: the environment batchctl ran in, filtered when
+// Submit started the supervisor; docker: none, the image's own applies),
+// then the manifest's env in order, then JOB_COMPLETION_INDEX unless the
+// manifest sets it.
 type envBuilder struct {
 	env  []string
 	pos  map[string]int    // position in env by name
@@ -112,12 +113,21 @@ func (s *supervisor) containerSpec(p *podRun, c *ContainerPlan, init bool, resta
 			b.set(indexEnv, strconv.Itoa(int(*p.index)))
 		}
 	}
-	argv := make([]string, len(c.Argv))
-	for i, a := range c.Argv {
-		argv[i] = jobspec.ExpandRefs(a, b.lookup)
+	expand := func(list []string) []string {
+		if list == nil {
+			return nil
+		}
+		out := make([]string, len(list))
+		for i, a := range list {
+			out[i] = jobspec.ExpandRefs(a, b.lookup)
+		}
+		return out
 	}
-	cs := &containerSpec{plan: c, init: init, restart: restart, env: b.env, argv: argv}
-	cs.path, cs.pathErr = lookPath(argv[0], b.getenv("PATH"))
+	cs := &containerSpec{plan: c, init: init, restart: restart, env: b.env, argv: expand(c.Argv),
+		command: expand(c.Command), args: expand(c.Args)}
+	if len(cs.argv) > 0 { // runtime exec; docker's image runs what it names
+		cs.path, cs.pathErr = lookPath(cs.argv[0], b.getenv("PATH"))
+	}
 	return cs
 }
 

@@ -42,11 +42,23 @@ func newExecRuntime(uid string) (*execRuntime, error) {
 	return &execRuntime{uid: uid, jails: newJails(), devnull: devnull, procs: map[string]*execProc{}}, nil
 }
 
+// baseEnv: containers inherit the environment Submit gave the supervisor
+// (the submitter's, filtered).
+func (r *execRuntime) baseEnv() []string { return inheritedEnv(os.Environ(), nil) }
+
 func (r *execRuntime) prepare(p *podRun) error { return nil }
 
 // start execs the container's argv directly (no shell), in its working
-// directory and its own process group, started inside its jail.
-func (r *execRuntime) start(p *podRun, c *containerSpec, logPath string, exited func(jobcontroller.Exit, time.Time)) error {
+// directory and its own process group, started inside its jail. It runs
+// when start returns.
+func (r *execRuntime) start(p *podRun, c *containerSpec, logPath string, _ func(time.Time), exited func(jobcontroller.Exit, time.Time)) (bool, error) {
+	if err := r.startProcess(p, c, logPath, exited); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *execRuntime) startProcess(p *podRun, c *containerSpec, logPath string, exited func(jobcontroller.Exit, time.Time)) error {
 	if c.pathErr != nil {
 		return c.pathErr
 	}
@@ -179,6 +191,31 @@ func (r *execRuntime) release(p *podRun) {
 		r.jails.remove(filepath.Dir(p.jails[0])) // the pod's own
 	}
 	p.jails = nil
+}
+
+func (r *execRuntime) drain(timeout time.Duration) bool {
+	drained := make(chan struct{})
+	go func() { r.copiers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// cleanup: processes are gone by then (their groups and jails killed).
+func (r *execRuntime) cleanup([]*podRun) {}
+
+// close removes the pods' jails and the job's, and closes /dev/null.
+func (r *execRuntime) close(pods []*podRun) {
+	for _, p := range pods {
+		r.release(p)
+	}
+	if r.jails.available() {
+		r.jails.remove(r.jails.jobPath(r.uid))
+	}
+	r.devnull.Close()
 }
 
 func (r *execRuntime) survivors(p *podRun) podRef {

@@ -40,6 +40,11 @@ type backend struct {
 	backoffCap time.Duration
 	hiddenEnv  []string
 	stderr     io.Writer
+	// runtime runs the pods (RuntimeExec, RuntimeDocker); dockerHost and
+	// allowHostPath are RuntimeDocker's.
+	runtime       string
+	dockerHost    string
+	allowHostPath bool
 }
 
 // Open builds the local backend. It touches nothing on disk: the state
@@ -62,6 +67,17 @@ func Open(o Options, stderr io.Writer) (backends.Backend, error) {
 		backoffCap: o.BackoffCap,
 		hiddenEnv:  o.HiddenEnv,
 		stderr:     stderr,
+
+		runtime:       o.Runtime,
+		dockerHost:    o.DockerHost,
+		allowHostPath: o.AllowHostPath,
+	}
+	switch b.runtime {
+	case "":
+		b.runtime = RuntimeExec
+	case RuntimeExec, RuntimeDocker:
+	default:
+		return nil, &backends.Error{Kind: backends.ErrInvalid, Op: "local", Msg: fmt.Sprintf("local.runtime %q: want %s or %s", o.Runtime, RuntimeExec, RuntimeDocker)}
 	}
 	if b.namespace == "" {
 		b.namespace = jobspec.DefaultNamespace

@@ -27,8 +27,8 @@ func TestStartTimeKnownAtStart(t *testing.T) {
 	c := &containerSpec{plan: &ContainerPlan{Name: "main", WorkingDir: dir}, argv: []string{"sleep", "0.1"}, env: os.Environ()}
 	c.path, c.pathErr = lookPath("sleep", os.Getenv("PATH"))
 	exited := make(chan jobcontroller.Exit, 1)
-	if err := rt.start(p, c, dir+"/log", func(e jobcontroller.Exit, _ time.Time) { exited <- e }); err != nil {
-		t.Fatal(err)
+	if running, err := rt.start(p, c, dir+"/log", nil, func(e jobcontroller.Exit, _ time.Time) { exited <- e }); err != nil || !running {
+		t.Fatal(running, err)
 	}
 	ref := rt.survivors(p)
 	if len(ref.Procs) != 1 || ref.Procs[0].Start == 0 {

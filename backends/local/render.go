@@ -20,7 +20,7 @@ func (b *backend) Render(job *jobspec.Job) (*backends.Rendering, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &backends.Rendering{Native: p, Fidelity: fidelity(job)}, nil
+	return &backends.Rendering{Native: p, Fidelity: fidelity(job, p.Runtime)}, nil
 }
 
 // plan translates job into what the supervisor will run, or says why it
@@ -61,7 +61,7 @@ func (b *backend) plan(job *jobspec.Job, op string) (*Plan, error) {
 		Name:           job.Name,
 		GenerateName:   job.GenerateName,
 		Labels:         map[string]string{backends.ManagedByLabel: backends.ManagedByValue},
-		Runtime:        "exec",
+		Runtime:        b.runtime,
 		Completions:    job.Completions,
 		Parallelism:    job.Parallelism,
 		CompletionMode: string(job.CompletionMode),
@@ -78,14 +78,41 @@ func (b *backend) plan(job *jobspec.Job, op string) (*Plan, error) {
 		p.RestartPolicy = string(jobspec.RestartNever)
 	}
 	pod := job.Object.Spec.Template.Spec
+	docker := b.runtime == RuntimeDocker
+	var defaulted *corev1.PodSpec // imagePullPolicy as the API server defaults it
+	if docker {
+		p.Docker = &DockerPlan{Host: b.dockerHost}
+		if p.Volumes, err = b.volumesPlan(pod.Volumes); err != nil {
+			return nil, invalid("%v", err)
+		}
+		defaulted = &jobspec.Defaults(job.Object).Spec.Template.Spec
+	}
 	convert := func(field string, cs []jobspec.Container, native []corev1.Container) ([]ContainerPlan, error) {
 		var out []ContainerPlan
 		for i, c := range cs {
 			at := fmt.Sprintf("spec.template.spec.%s[%d]", field, i)
+			if docker {
+				if i >= len(native) {
+					return nil, invalid("%s (%s): not in the manifest's object", at, c.Name)
+				}
+				d := defaulted.Containers
+				if field == "initContainers" {
+					d = defaulted.InitContainers
+				}
+				cp, err := dockerContainerPlan(at, c, native[i], d[i].ImagePullPolicy, &pod, p.Volumes)
+				if err != nil {
+					return nil, invalid("%v", err)
+				}
+				if cp.Env, err = envPlan(at, native[i]); err != nil {
+					return nil, invalid("%v", err)
+				}
+				out = append(out, cp)
+				continue
+			}
 			// Without command the image's entrypoint runs (args are its
 			// arguments), and there is no image here to take it from.
 			if len(c.Command) == 0 {
-				return nil, invalid("%s (%s): no command: the exec runtime cannot run an image's entrypoint; set command", at, c.Name)
+				return nil, invalid("%s (%s): no command: the exec runtime cannot run an image's entrypoint; set command, or use local.runtime docker", at, c.Name)
 			}
 			wd := c.WorkingDir
 			switch {
@@ -112,6 +139,12 @@ func (b *backend) plan(job *jobspec.Job, op string) (*Plan, error) {
 	}
 	if p.Containers, err = convert("containers", job.Template.Containers, pod.Containers); err != nil {
 		return nil, err
+	}
+	if docker && op == "submit" {
+		// Said now, as for the other backends, rather than by each pod.
+		if err := pingDocker(p.Docker); err != nil {
+			return nil, &backends.Error{Kind: backends.ErrUnavailable, Op: op, Ref: ref, Msg: "local.runtime docker: " + err.Error(), Err: err}
+		}
 	}
 	return p, nil
 }
@@ -179,11 +212,28 @@ var honoured = []string{
 }
 
 // fidelity says what the local backend does instead of what it cannot
-// honour, in the order the fields have in a Kubernetes Job.
-func fidelity(job *jobspec.Job) []backends.Fidelity {
+// honour, in the order the fields have in a Kubernetes Job. With runtime
+// docker, images, pull policies, resource limits, emptyDir and hostPath
+// volumes and the usual securityContext fields are honoured: only what is
+// not is reported.
+func fidelity(job *jobspec.Job, runtime string) []backends.Fidelity {
 	var out []backends.Fidelity
 	add := func(field string, level backends.FidelityLevel, outcome bool, msg string) {
 		out = append(out, backends.Fidelity{Field: field, Level: level, Outcome: outcome, Message: msg})
+	}
+	if runtime == RuntimeDocker {
+		handled := dockerFidelity(job, add)
+		for _, path := range job.Unmodelled {
+			switch {
+			case isHonoured(path), handled(path):
+			case backends.PlacementOnly(path):
+				add(path, backends.Approximated, false, "ignored: it only says where or how soon pods run, and they run on this backend's daemon at once")
+			default:
+				add(path, backends.Unsupported, true, "not honoured by the local backend: the job runs as if it were absent")
+			}
+		}
+		backends.SortFidelity(out)
+		return out
 	}
 	var images []string // said once for the job, not per container
 	imageField := "spec.template.spec.initContainers[*].image"

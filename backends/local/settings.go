@@ -20,6 +20,13 @@ var Registration = backends.Registration{
 			Help: "first retry delay after a failure, doubled per failure (the Job controller's)"},
 		{Key: "local.backoff-cap", Env: "BATCHCTL_LOCAL_BACKOFF_CAP", Default: "10m", Type: config.Duration,
 			Help: "longest retry delay"},
+		{Key: "local.runtime", Env: "BATCHCTL_LOCAL_RUNTIME", Default: RuntimeExec, Type: config.Choice,
+			Choices: []string{RuntimeExec, RuntimeDocker},
+			Help:    "how pods run: exec (processes on this machine; needs nothing installed) or docker (containers of a Docker daemon, images pulled)"},
+		{Key: "local.docker-host", Env: "BATCHCTL_LOCAL_DOCKER_HOST", FallbackEnv: "DOCKER_HOST",
+			Help: "the Docker daemon of runtime docker, as DOCKER_HOST (unix:///var/run/docker.sock when unset); DOCKER_TLS_VERIFY and DOCKER_CERT_PATH apply as for the Docker CLI"},
+		{Key: "local.allow-host-path", Env: "BATCHCTL_LOCAL_ALLOW_HOST_PATH", Default: "false", Type: config.Bool,
+			Help: "let runtime docker mount hostPath volumes (paths on the daemon's machine); refused otherwise"},
 	},
 	New: New,
 }
@@ -33,6 +40,14 @@ type Options struct {
 	// Backoff is the first retry delay after a failed pod, used as given (0
 	// retries at once); it doubles per failure up to BackoffCap (0: 10m).
 	Backoff, BackoffCap time.Duration
+	// Runtime runs the pods: RuntimeExec (the default) or RuntimeDocker.
+	Runtime string
+	// DockerHost is the daemon of RuntimeDocker (DOCKER_HOST's form); ""
+	// is the Docker CLI's default. TLS comes from DOCKER_TLS_VERIFY and
+	// DOCKER_CERT_PATH.
+	DockerHost string
+	// AllowHostPath lets RuntimeDocker mount hostPath volumes.
+	AllowHostPath bool
 	// HiddenEnv names variables of batchctl's own (credentials) that jobs
 	// must not inherit, besides every BATCHCTL_* one.
 	HiddenEnv []string
@@ -41,13 +56,22 @@ type Options struct {
 // New is the local backend's factory.
 func New(v *config.View, stderr io.Writer) (backends.Backend, error) {
 	return Open(Options{
-		StateDir:   v.String("local.state-dir"),
-		Namespace:  v.String(backends.NamespaceKey),
-		Backoff:    v.Duration("local.backoff"),
-		BackoffCap: v.Duration("local.backoff-cap"),
-		HiddenEnv:  v.ConsumedEnv(),
+		StateDir:      v.String("local.state-dir"),
+		Namespace:     v.String(backends.NamespaceKey),
+		Backoff:       v.Duration("local.backoff"),
+		BackoffCap:    v.Duration("local.backoff-cap"),
+		Runtime:       v.String("local.runtime"),
+		DockerHost:    v.String("local.docker-host"),
+		AllowHostPath: v.Bool("local.allow-host-path"),
+		HiddenEnv:     v.ConsumedEnv(),
 	}, stderr)
 }
+
+// The runtimes (local.runtime).
+const (
+	RuntimeExec   = "exec"
+	RuntimeDocker = "docker"
+)
 
 // defaultStateDir follows the XDG base directory spec.
 func defaultStateDir(v *config.View) (string, string, bool) {

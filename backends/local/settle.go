@@ -74,7 +74,7 @@ func (s *store) settle(uid string, st *jobState, now time.Time) (gone bool) {
 	if st.Status.Phase.Terminal() || s.supervisorAlive(uid, st) {
 		return false
 	}
-	stopSurvivors(uid, st.Pods)
+	s.stopJob(uid, st.Pods)
 	if _, err := os.Lstat(s.file(uid, deletingFile)); err == nil {
 		s.unclaim(st.Status.Namespace, st.Status.Name, uid)
 		s.removeJob(uid)

@@ -8,14 +8,15 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/backends/jobcontroller"
+	"github.com/batchctl/batchctl/jobspec"
 )
 
 const (
@@ -104,7 +105,7 @@ type supervisor struct {
 	uid  string
 	rec  *jobRecord
 	m    *jobcontroller.Machine
-	rt   *execRuntime
+	rt   runtime
 	host host
 	sigs chan os.Signal
 
@@ -112,6 +113,9 @@ type supervisor struct {
 	inbox   chan func()
 	queue   []func() // machine inputs from the loop itself, after the current one
 	pods    map[string]*podRun
+	// rtEvents are events the runtime reported (image pulls), not yet
+	// written; the machine's own are read from it.
+	rtEvents []backends.Event
 
 	// What changed since the last write.
 	dirty       map[string]bool // pods whose attempts changed
@@ -136,13 +140,19 @@ func (s *supervisor) run() error {
 		return nil
 	}
 	s.rec = rec
-	if s.rt, err = newExecRuntime(s.uid); err != nil {
+	s.inbox = make(chan func(), 256)
+	if rec.Plan.Runtime == RuntimeDocker {
+		s.rt, err = newDockerRuntime(rec, s.st.logDir(s.uid), func(e backends.Event) {
+			s.post(func() { s.rtEvents = append(s.rtEvents, e); s.changed = true })
+		})
+	} else {
+		s.rt, err = newExecRuntime(s.uid)
+	}
+	if err != nil {
 		return err
 	}
-	defer s.rt.devnull.Close()
 	s.host = thisHost()
-	s.baseEnv = inheritedEnv(os.Environ(), nil) // filtered when Submit started us
-	s.inbox = make(chan func(), 256)
+	s.baseEnv = s.rt.baseEnv() // exec: the submitter's, filtered when Submit started us
 	s.pods, s.dirty, s.runs = map[string]*podRun{}, map[string]bool{}, map[string][][]containerRun{}
 
 	plan := rec.Plan
@@ -189,9 +199,20 @@ func (s *supervisor) run() error {
 		}
 	}
 	if s.deleted {
+		s.rt.cleanup(s.livePods())
+		s.rt.close(s.livePods())
 		return nil
 	}
 	return s.finish()
+}
+
+// livePods are the pods not removed yet.
+func (s *supervisor) livePods() []*podRun {
+	out := make([]*podRun, 0, len(s.pods))
+	for _, p := range s.pods {
+		out = append(out, p)
+	}
+	return out
 }
 
 // delay maps a configured delay to the machine's: 0 means none at all.
@@ -305,7 +326,9 @@ func (s *supervisor) startContainer(a jobcontroller.StartContainer) {
 	s.runs[p.name] = runs
 	spec := s.containerSpec(p, c, a.Init, a.Restart)
 	path := s.st.logFile(s.uid, logName(p.name, a.Restart, c.Name))
-	err := s.rt.start(p, spec, path, func(exit jobcontroller.Exit, at time.Time) {
+	running, err := s.rt.start(p, spec, path, func(at time.Time) {
+		s.post(func() { s.m.ContainerStarted(p.name, c.Name, at) })
+	}, func(exit jobcontroller.Exit, at time.Time) {
 		s.post(func() { s.exited(p, c.Name, exit, at) })
 	})
 	now := time.Now()
@@ -314,8 +337,10 @@ func (s *supervisor) startContainer(a jobcontroller.StartContainer) {
 		s.later(func() { s.m.ContainerExited(p.name, c.Name, jobcontroller.Exit{Code: 128, Reason: "StartError"}, now) })
 		return
 	}
-	p.running[c.Name] = true
-	s.later(func() { s.m.ContainerStarted(p.name, c.Name, now) })
+	p.running[c.Name] = true // or being started in the background
+	if running {
+		s.later(func() { s.m.ContainerStarted(p.name, c.Name, now) })
+	}
 }
 
 // exited reports a container's end to the machine, and the pod's end once
@@ -332,11 +357,31 @@ func (s *supervisor) exited(p *podRun, container string, exit jobcontroller.Exit
 		if p.stopping {
 			s.m.PodTerminated(p.name, at)
 		}
-		if p.removed {
+		switch {
+		case p.removed:
 			s.rt.release(p)
 			delete(s.pods, p.name)
+		case p.docker != nil && s.podOver(p):
+			// Its sandbox and volumes go now, not with the job.
+			s.rt.release(p)
 		}
 	}
+}
+
+// podOver: nothing will run in p again. Its last run ended Succeeded, or
+// Failed when no restart in place can follow.
+func (s *supervisor) podOver(p *podRun) bool {
+	atts := s.m.PodAttempts(p.name)
+	if len(atts) == 0 {
+		return false
+	}
+	switch atts[len(atts)-1].Phase {
+	case backends.Succeeded:
+		return true
+	case backends.Failed:
+		return p.stopping || s.rec.Plan.RestartPolicy != string(jobspec.RestartOnFailure)
+	}
+	return false
 }
 
 func (s *supervisor) container(name string, init bool) *ContainerPlan {
@@ -441,14 +486,18 @@ func (s *supervisor) commit(final bool) error {
 	if len(lines) > 0 {
 		errs = append(errs, appendFile(s.st.file(s.uid, attemptsFile), lines))
 	}
-	if evs := s.m.EventsSince(s.eventsDone); len(evs) > 0 {
+	if evs := s.m.EventsSince(s.eventsDone); len(evs) > 0 || len(s.rtEvents) > 0 {
+		// The runtime's first on a tie: what it saw led to the machine's.
+		all := append(slices.Clone(s.rtEvents), evs...)
+		slices.SortStableFunc(all, func(a, b backends.Event) int { return a.Time.Compare(b.Time) })
 		var b []byte
-		for _, e := range evs {
+		for _, e := range all {
 			j, _ := json.Marshal(e)
 			b = append(append(b, j...), '\n')
 		}
 		if err := appendFile(s.st.file(s.uid, eventsFile), b); err == nil {
 			s.eventsDone += len(evs)
+			s.rtEvents = nil
 		} else {
 			errs = append(errs, err)
 		}
@@ -490,15 +539,14 @@ func (s *supervisor) status(final bool) backends.Status {
 // state.json. The job is only over once the outcome is on disk; until then
 // the supervisor keeps its lock (it is not lost) and keeps trying.
 func (s *supervisor) finish() error {
-	drained := make(chan struct{})
-	go func() { s.rt.copiers.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(2 * time.Second):
+	if !s.rt.drain(2 * time.Second) {
 		log.Print("some container output is still open; not waiting for it")
 	}
 	keep := map[int]bool{}
 	killOrphans(keep) // what escaped every process group ends with the job
+	// Nothing of the job is left behind once its outcome is written: a
+	// supervisor killed after that leaves no one to clean up.
+	s.rt.cleanup(s.livePods())
 	if err := syncLogs(s.st.logDir(s.uid)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Printf("sync logs: %v", err)
 	}
@@ -524,6 +572,9 @@ func (s *supervisor) finish() error {
 		if s.exists(deletingFile) {
 			return nil
 		}
+		if _, err := os.Lstat(s.st.jobDir(s.uid)); errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted once the final state.json said it was over
+		}
 		log.Printf("writing the outcome: %v (retrying in %v)", err, wait)
 		time.Sleep(wait)
 	}
@@ -534,11 +585,6 @@ func (s *supervisor) finish() error {
 	if err := s.st.writeState(s.uid, st, true); err != nil {
 		log.Printf("state.json not replaced (the outcome file has the outcome): %v", err)
 	}
-	for _, p := range s.pods {
-		s.rt.release(p)
-	}
-	if j := s.rt.jails; j.available() {
-		j.remove(filepath.Join(j.jobPath(s.uid)))
-	}
+	s.rt.close(s.livePods())
 	return nil
 }

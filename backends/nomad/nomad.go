@@ -11,8 +11,8 @@ package nomad
 
 import (
 	"fmt"
-	"net/http"
 	"io"
+	"net/http"
 	"sync"
 	"time"
 
