@@ -56,11 +56,19 @@ bench: build $(K8S_TOOLS) $(NOMAD)
 	@command -v parallel >/dev/null || (apt-get update -qq && apt-get install -y -qq parallel >/dev/null) || echo "bench: could not install GNU parallel"
 	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(GO) run ./bench -batchctl $(BIN)
 
-# Validates .goreleaser.yaml with a pinned GoReleaser, then cross-builds every
-# target once (a snapshot, nothing published) to prove they all compile.
+# Validates .goreleaser.yaml with a pinned GoReleaser, then builds a snapshot
+# release (every target cross-built and archived, nothing published) and
+# lists the linux/amd64 archive, which must hold the completion scripts and
+# man pages.
+RELEASE_ARCHIVE_FILES := batchctl README.md LICENSE completions/batchctl.bash completions/batchctl.zsh \
+	completions/batchctl.fish manpages/batchctl.1 manpages/batchctl-submit.1
 release-check: $(GORELEASER)
 	$(GORELEASER) check
-	$(GORELEASER) build --snapshot --clean --timeout 20m
+	$(GORELEASER) release --snapshot --clean --timeout 20m
+	@archive=$$(ls dist/batchctl_*_linux_amd64.tar.gz) && echo "$$archive:" && tar -tvzf "$$archive" && \
+	for f in $(RELEASE_ARCHIVE_FILES); do \
+		tar -tzf "$$archive" | grep -qx "$$f" || { echo "release-check: $$f is missing from $$archive"; exit 1; }; \
+	done
 
 $(GORELEASER):
 	mkdir -p $(CACHE)/bin

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -54,9 +55,13 @@ func newApp(reg *backends.Registry, stdin io.Reader, stdout, stderr io.Writer) *
 		// run() turns errors into exit codes; urfave must not exit by itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return cli.Exit("batchctl: "+err.Error(), exitUsage)
+			return usageMessage(c, err)
 		},
+		BashComplete: completeArgs,
 	}
+	app.Commands = append(app.Commands, manCommand()) // hidden: for release archives
+	// Documented and parsed here; permuteArgs moves them after the command.
+	app.Flags = globalFlags(app)
 	setupCommands(app.Commands, app.OnUsageError, settingFlags(reg))
 	return app
 }
@@ -78,6 +83,14 @@ func backendList(reg *backends.Registry) string {
 func setupCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc, setting []cli.Flag) {
 	for _, cmd := range cmds {
 		cmd.OnUsageError = onUsage
+		if cmd.BashComplete == nil {
+			cmd.BashComplete = completeArgs
+		}
+		for _, f := range cmd.Flags {
+			if d, ok := f.(*cli.DurationFlag); ok && d.Action == nil {
+				d.Action = checkDuration(d.Name)
+			}
+		}
 		if slices.ContainsFunc(cmd.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), "context") }) {
 			cmd.Flags = append(slices.Clone(setting), cmd.Flags...)
 		}
@@ -98,15 +111,34 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runWith is run over any registry.
 func runWith(ctx context.Context, reg *backends.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(reg, stdin, stdout, stderr)
-	unknown := ""
-	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
-	err := app.RunContext(ctx, permuteArgs(app, args))
-	if unknown != "" {
-		fmt.Fprintf(stderr, "batchctl: unknown command %q; see 'batchctl --help'\n", unknown)
-		return exitUsage
+	if len(args) > 1 && args[len(args)-1] == completionFlag {
+		return runCompletion(ctx, app, args)
+	}
+	var notFound error
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		path, cmds := commandPath(c), c.App.Commands
+		if c.Command != nil && c.Command.Name != "help" && len(c.Command.Subcommands) > 0 {
+			cmds = c.Command.Subcommands
+		} else {
+			path = ""
+		}
+		notFound = commandNotFound(path, name, cmds)
+	}
+	args, err := permute(app, args)
+	if err == nil {
+		app.Metadata[argsKey] = args
+		err = app.RunContext(ctx, args)
+	}
+	if notFound != nil {
+		err = notFound
 	}
 	if err == nil {
 		return exitOK
+	}
+	var cu *cmdUsageError
+	if errors.As(err, &cu) {
+		io.WriteString(stderr, cu.Error()+"\n")
+		return exitUsage
 	}
 	if ec, ok := err.(cli.ExitCoder); ok {
 		if msg := strings.TrimSpace(ec.Error()); msg != "" {

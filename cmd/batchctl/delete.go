@@ -65,7 +65,7 @@ func deleteCommand() *cli.Command {
 					if firstErr == nil {
 						firstErr = err
 					} else {
-						fmt.Fprintln(c.App.ErrWriter, message(c.Command.FullName(), err))
+						fmt.Fprintln(c.App.ErrWriter, message(commandPath(c), err))
 					}
 				}
 			}

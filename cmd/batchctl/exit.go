@@ -134,6 +134,9 @@ func message(cmd string, err error) string {
 	}
 	// A usage message may already start with the command's name.
 	msg = strings.TrimPrefix(msg, cmd+": ")
+	if i := strings.LastIndexByte(cmd, ' '); i >= 0 {
+		msg = strings.TrimPrefix(msg, cmd[i+1:]+": ")
+	}
 	return "batchctl " + cmd + ": " + msg
 }
 
@@ -145,6 +148,6 @@ func action(fn func(c *cli.Context) error) cli.ActionFunc {
 		if err == nil {
 			return nil
 		}
-		return cli.Exit(message(c.Command.FullName(), err), exitCode(err))
+		return cli.Exit(message(commandPath(c), err), exitCode(err))
 	}
 }

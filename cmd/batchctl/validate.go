@@ -23,7 +23,7 @@ func validateCommand() *cli.Command {
 				job, err := loadJob(path, c.App.Reader)
 				if err != nil {
 					if firstErr != nil {
-						fmt.Fprintln(c.App.ErrWriter, message(c.Command.FullName(), firstErr))
+						fmt.Fprintln(c.App.ErrWriter, message(commandPath(c), firstErr))
 					}
 					firstErr = err
 					continue
