@@ -142,6 +142,12 @@ func yamlError(source string, err error) *FieldError {
 
 // build checks root against the Job schema, decodes it and validates it.
 func build(source string, root *yaml.Node) (*Job, error) {
+	return buildSpent(source, root, &budget{})
+}
+
+// buildSpent is build with the decode limits shared with the other
+// documents of the same file (see ParseAll): spent is what they decoded.
+func buildSpent(source string, root *yaml.Node, spent *budget) (*Job, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, ErrorList{{File: source, Line: root.Line, Col: root.Column,
 			Msg: "expected a Kubernetes object (a mapping), got " + describe(root)}}
@@ -151,8 +157,10 @@ func build(source string, root *yaml.Node) (*Job, error) {
 	}
 
 	w := newWalker(source)
+	w.nodes, w.size = spent.nodes, spent.size
 	w.locs[""] = loc{line: root.Line, col: root.Column}
 	val, _ := w.value(root, jobType, "", "", true, 0)
+	spent.nodes, spent.size = w.nodes, w.size
 	errs := w.errs
 	obj := &batchv1.Job{}
 	if !w.abort {

@@ -153,3 +153,14 @@ func loadJob(path string, stdin io.Reader) (*jobspec.Job, error) {
 	}
 	return job, err
 }
+
+// loadJobs reads a manifest of one or more Jobs ("---"-separated
+// documents, or a List): all valid, or none returned.
+func loadJobs(path string, stdin io.Reader) ([]*jobspec.Job, error) {
+	jobs, err := jobspec.LoadAll(path, stdin)
+	var list jobspec.ErrorList
+	if err != nil && !errors.As(err, &list) {
+		return nil, usageError{err.Error()}
+	}
+	return jobs, err
+}

@@ -31,7 +31,7 @@ func renderCommand() *cli.Command {
 					return err
 				}
 			}
-			job, err := loadJob(c.Args().First(), c.App.Reader)
+			jobs, err := loadJobs(c.Args().First(), c.App.Reader)
 			if err != nil {
 				return err
 			}
@@ -40,24 +40,44 @@ func renderCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
-			if err := applyOverrides(c, job, s); err != nil {
-				return err
+			if len(jobs) > 1 && c.IsSet("name") {
+				return usagef("render: --name names one job; the file holds %d", len(jobs))
 			}
-			r, err := b.Render(job)
-			if err != nil {
-				return err
+			var natives []any
+			var fidelity []backends.Fidelity
+			for _, job := range jobs {
+				if err := applyOverrides(c, job, s); err != nil {
+					return err
+				}
+				r, err := b.Render(job)
+				if err != nil {
+					return err
+				}
+				natives = append(natives, r.Native)
+				fidelity = append(fidelity, r.Fidelity...)
 			}
 			if format == "" {
 				format = b.Info().NativeFormat
 			}
-			if format == outJSON {
-				err = writeJSON(c.App.Writer, r.Native)
-			} else {
-				err = writeYAML(c.App.Writer, r.Native)
+			switch {
+			case format == outJSON && len(natives) == 1:
+				err = writeJSON(c.App.Writer, natives[0])
+			case format == outJSON:
+				err = writeJSON(c.App.Writer, natives)
+			default:
+				for i, n := range natives {
+					if i > 0 {
+						fmt.Fprintln(c.App.Writer, "---")
+					}
+					if err = writeYAML(c.App.Writer, n); err != nil {
+						break
+					}
+				}
 			}
 			if err != nil {
 				return err
 			}
+			r := &backends.Rendering{Fidelity: fidelity}
 			if len(r.Fidelity) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: every field is honoured\n", b.Info().Name)
 			}

@@ -43,7 +43,7 @@ func submit(c *cli.Context) error {
 			return err
 		}
 	}
-	job, err := loadJob(c.Args().First(), c.App.Reader)
+	jobs, err := loadJobs(c.Args().First(), c.App.Reader)
 	if err != nil {
 		return err
 	}
@@ -52,6 +52,10 @@ func submit(c *cli.Context) error {
 		return err
 	}
 	defer b.Close()
+	if len(jobs) > 1 {
+		return submitMany(c, b, s, jobs, format)
+	}
+	job := jobs[0]
 	if err := applyOverrides(c, job, s); err != nil {
 		return err
 	}

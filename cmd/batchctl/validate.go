@@ -9,7 +9,7 @@ import (
 func validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check Job manifests without submitting them",
+		Usage:     "check Job manifests (each may hold several Jobs: --- documents or a List) without submitting them",
 		ArgsUsage: "FILE|-...",
 		Description: "Checks each manifest against Kubernetes' schema and validation rules. Problems are printed\n" +
 			"one per line as FILE:LINE:COL: FIELD: MESSAGE, all of them at once; any problem exits 2.",
@@ -20,7 +20,7 @@ func validateCommand() *cli.Command {
 			}
 			var firstErr error
 			for _, path := range c.Args().Slice() {
-				job, err := loadJob(path, c.App.Reader)
+				jobs, err := loadJobs(path, c.App.Reader)
 				if err != nil {
 					if firstErr != nil {
 						fmt.Fprintln(c.App.ErrWriter, message(commandPath(c), firstErr))
@@ -28,12 +28,14 @@ func validateCommand() *cli.Command {
 					firstErr = err
 					continue
 				}
-				if !c.Bool("quiet") {
-					name := job.Name
-					if name == "" {
-						name = job.GenerateName + "*"
+				for _, job := range jobs {
+					if !c.Bool("quiet") {
+						name := job.Name
+						if name == "" {
+							name = job.GenerateName + "*"
+						}
+						fmt.Fprintf(c.App.Writer, "%s: valid Job %s\n", job.Source, name)
 					}
-					fmt.Fprintf(c.App.Writer, "%s: valid Job %s\n", job.Source, name)
 				}
 			}
 			return firstErr
