@@ -94,6 +94,28 @@ type ListWatcher interface {
 	WatchList(ctx context.Context, opts ListOptions, fn func([]*Status) (done bool)) error
 }
 
+// DryRunner is implemented by backends whose server can check a job
+// without creating it (submit --dry-run=server): the API server's dry run,
+// Nomad's plan, the local runtime's own checks. DryRun returns the errors
+// Submit would (ErrAlreadyExists, ErrInvalid, …) and otherwise what would
+// be created; nothing is created, and nothing is left behind.
+type DryRunner interface {
+	DryRun(ctx context.Context, job *jobspec.Job) (*DryRun, error)
+}
+
+// DryRun is what a server said of a job it was asked to check.
+type DryRun struct {
+	// Status is the job as Submit would report it just created.
+	Status *Status
+	// Native is the object the server would create, completed by it
+	// (defaults, a generated name); nil when it says nothing more than
+	// Render does.
+	Native any
+	// Warnings are what the server foresees going wrong that does not
+	// refuse the job: a placement that would fail, a command not found.
+	Warnings []string
+}
+
 // Doctor is implemented by backends that keep state of their own: Doctor
 // reports on w what is wrong with it (unreadable or half-written records,
 // leftovers) and, with repair, fixes what it can without losing a readable

@@ -66,6 +66,7 @@ var cases = []struct {
 	{"Render", testRender},
 	{"Suspend", testSuspend},
 	{"WatchList", testWatchList},
+	{"DryRun", testDryRun},
 }
 
 // env is one case's backend and helpers.

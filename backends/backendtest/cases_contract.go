@@ -169,3 +169,29 @@ func names(sts []*backends.Status) []string {
 	}
 	return out
 }
+
+// testDryRun: a dry run creates nothing, names the job it would create,
+// and refuses a taken name as Submit does.
+func testDryRun(e *env) {
+	dr, ok := e.b.(backends.DryRunner)
+	if !ok {
+		e.t.Skipf("%s has no server-side dry run", e.info.Name)
+	}
+	spec := jobSpec{name: jobName(e.t, ""), namespace: e.opt.Namespace, script: "true",
+		labels: map[string]string{"batchctl.dev/suite-run": runID}}
+	res, err := dr.DryRun(e.ctx, spec.parse(e.t))
+	if err != nil {
+		e.t.Fatalf("DryRun: %v", err)
+	}
+	if res.Status == nil || res.Status.Name != spec.name || res.Status.Phase != backends.Pending {
+		e.t.Errorf("DryRun status %+v, want %s Pending", res.Status, spec.name)
+	}
+	ref := backends.Ref{Name: spec.name, Namespace: e.opt.Namespace}
+	if _, err := e.b.Status(e.ctx, ref); !errors.Is(err, backends.ErrNotFound) {
+		e.t.Fatalf("Status after DryRun: %v, want not found: the dry run created the job", err)
+	}
+	e.submit(spec)
+	if _, err := dr.DryRun(e.ctx, spec.parse(e.t)); !errors.Is(err, backends.ErrAlreadyExists) {
+		e.t.Errorf("DryRun of a taken name: %v, want already exists", err)
+	}
+}

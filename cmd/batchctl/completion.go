@@ -418,6 +418,8 @@ func flagValues(c *cli.Context, cp *completion, f cli.Flag) []string {
 		}
 	case "if-exists":
 		return []string{"fail", "attach", "replace"}
+	case "dry-run":
+		return []string{dryRunClient, dryRunServer, dryRunNone}
 	case "phase":
 		return phaseList(cp.value())
 	case "context":

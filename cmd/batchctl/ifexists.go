@@ -42,27 +42,41 @@ func submitIfExists(ctx context.Context, b backends.Backend, job *jobspec.Job, i
 		st, err := b.Submit(ctx, job)
 		return st, "replaced", err
 	}
-	m, ok := b.(backends.Manifester)
-	if !ok {
-		return nil, "", exists(ref, "the "+b.Info().Name+" backend keeps no manifest to compare with")
-	}
-	old, err := m.Manifest(ctx, ref)
-	if errors.Is(err, backends.ErrNotFound) { // deleted meanwhile: submit again
+	gone, err := sameSpec(ctx, b, job, ref)
+	if gone { // deleted meanwhile: submit again
 		st, err := b.Submit(ctx, job)
 		return st, "created", err
 	}
 	if err != nil {
 		return nil, "", err
 	}
+	st, err = b.Status(ctx, ref)
+	return st, "attached (it exists with the same spec)", err
+}
+
+// sameSpec says whether the job ref, which exists, was submitted with
+// job's manifest: nil when it was, gone when it no longer exists, else an
+// ErrAlreadyExists naming the fields that differ.
+func sameSpec(ctx context.Context, b backends.Backend, job *jobspec.Job, ref backends.Ref) (gone bool, err error) {
+	m, ok := b.(backends.Manifester)
+	if !ok {
+		return false, exists(ref, "the "+b.Info().Name+" backend keeps no manifest to compare with")
+	}
+	old, err := m.Manifest(ctx, ref)
+	if errors.Is(err, backends.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
 	if old == nil {
-		return nil, "", exists(ref, "it was not submitted by batchctl, so whether it is the same job cannot be told")
+		return false, exists(ref, "it was not submitted by batchctl, so whether it is the same job cannot be told")
 	}
 	if backends.SpecHash(old) != job.Object.Annotations[backends.SpecHashAnnotation] {
 		diff := backends.ManifestDiff(old, job.Object)
-		return nil, "", exists(ref, "it was submitted with another spec:\n  "+strings.Join(diff, "\n  "))
+		return false, exists(ref, "it was submitted with another spec:\n  "+strings.Join(diff, "\n  "))
 	}
-	st, err = b.Status(ctx, ref)
-	return st, "attached (it exists with the same spec)", err
+	return false, nil
 }
 
 func exists(ref backends.Ref, why string) error {

@@ -28,12 +28,17 @@ func submitCommand() *cli.Command {
 			&cli.StringFlag{Name: "if-exists", Value: "fail", Usage: "when a job of that name exists: fail (exit 6), attach (to it, if its spec is the same; else exit 6 naming the fields that differ), replace (delete it, then submit)"},
 			outputFlag("json, yaml, name, table, wide (default: job/NAME created)"),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the job name"},
+			dryRunFlag(),
 		),
 		Action: action(submit),
 	}
 }
 
 func submit(c *cli.Context) error {
+	mode, err := dryRunMode(c) // first: a bare --dry-run takes FILE as its value
+	if err != nil {
+		return err
+	}
 	if c.NArg() != 1 {
 		return usagef("submit: one FILE (or - for stdin) is required")
 	}
@@ -53,7 +58,7 @@ func submit(c *cli.Context) error {
 	}
 	defer b.Close()
 	if len(jobs) > 1 {
-		return submitMany(c, b, s, jobs, format)
+		return submitMany(c, b, s, jobs, format, mode)
 	}
 	job := jobs[0]
 	if err := applyOverrides(c, job, s); err != nil {
@@ -69,12 +74,19 @@ func submit(c *cli.Context) error {
 	if err := stamp(job); err != nil {
 		return err
 	}
+	sw := newStatusWriter(c, format, s, b.Info())
+	if mode != dryRunNone {
+		res, err := dryRun(c.Context, b, job, mode, ifExists, c.App.ErrWriter)
+		if err != nil {
+			return err
+		}
+		return printDryRuns(c, sw, format, []*dryRunResult{res})
+	}
 	st, verb, err := submitIfExists(c.Context, b, job, ifExists)
 	if err != nil {
 		return err
 	}
 	out := c.App.Writer
-	sw := newStatusWriter(c, format, s, b.Info())
 	ref := backends.Ref{Name: st.Name, Namespace: st.Namespace}
 	follow := c.Bool("follow")
 	waiting := follow || c.Bool("wait")

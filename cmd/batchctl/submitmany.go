@@ -16,7 +16,7 @@ import (
 // Submission itself stops at the first refusal and names what was created
 // before it. With --wait the jobs are waited for together, as `wait`
 // waits for several.
-func submitMany(c *cli.Context, b backends.Backend, s settings, jobs []*jobspec.Job, format string) error {
+func submitMany(c *cli.Context, b backends.Backend, s settings, jobs []*jobspec.Job, format, mode string) error {
 	if c.IsSet("name") {
 		return usagef("submit: --name names one job, and the manifest holds %d", len(jobs))
 	}
@@ -49,6 +49,17 @@ func submitMany(c *cli.Context, b backends.Backend, s settings, jobs []*jobspec.
 	}
 	out := c.App.Writer
 	sw := newStatusWriter(c, format, s, b.Info())
+	if mode != dryRunNone {
+		var results []*dryRunResult
+		for i, job := range jobs {
+			res, err := dryRun(c.Context, b, job, mode, ifExists, c.App.ErrWriter)
+			if err != nil {
+				return fmt.Errorf("job %d of %d (%s): %w", i+1, len(jobs), jobLabel(job), err)
+			}
+			results = append(results, res)
+		}
+		return printDryRuns(c, sw, format, results)
+	}
 	waiting := c.Bool("wait")
 	var created []*backends.Status
 	for i, job := range jobs {
