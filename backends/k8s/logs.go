@@ -6,39 +6,51 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/batchctl/batchctl/backends"
 )
 
 // drainGrace bounds how long a following stream may outlive the finished
-// job: a kubelet normally closes it when the container exits.
+// job: a kubelet normally closes it when the container exits. Containers
+// still stopping (deleted with a grace period) are waited for until their
+// deletion is due, plus this.
 const drainGrace = 5 * time.Second
+
+// maxLine bounds the line buffer of every log stream: a longer line is
+// passed on in pieces of maxLine bytes, each as a line of its own, so
+// memory stays bounded whatever a container prints.
+const maxLine = 1 << 20
 
 // stream is one container run's log: the current one, or with previous the
 // run before an in-place restart (the kubelet keeps exactly one).
 type stream struct {
-	pod       *corev1.Pod
-	container string
-	attempt   int32
-	previous  bool
+	pod         *corev1.Pod
+	container   string
+	containerID string // the runtime's, "containerd://…"; "" if not known yet
+	attempt     int32
+	previous    bool
 }
 
 func (s stream) key() string {
 	return fmt.Sprintf("%s/%s/%d", s.pod.Name, s.container, s.attempt)
 }
 
-// Logs prints every pod of the job, finished and failed ones included.
+// Logs prints every pod of the job, finished and failed ones included. Of
+// a container restarted in place, the kubelet keeps the current run and the
+// previous one: the older runs' output is gone, which a note on stderr says
+// (logs -f, started early enough, sees every run as it happens).
 func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogOptions, sink backends.LogSink) error {
 	job, err := b.get(ctx, "logs", ref)
 	if err != nil {
@@ -52,16 +64,153 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 		if err != nil {
 			return err
 		}
+		var all []stream
 		for i := range pods {
-			for _, s := range streamsOf(&pods[i], priorFailures(&pods[i], pods), opts) {
-				if err := b.copyStream(ctx, s, false, sink); err != nil {
-					return err
-				}
+			streams, lost := streamsOf(&pods[i], attemptBase(&pods[i], pods), opts)
+			b.noteLost(&pods[i], lost)
+			all = append(all, streams...)
+		}
+		return b.copyStreams(ctx, all, sink)
+	}
+	return b.follow(ctx, ref, job, opts, sink)
+}
+
+// logLimiter paces log requests instead of client-go's default for a
+// client without a QPS (5 a second after a burst of 10), which made the
+// logs of 20 pods take 2 s of waiting on the client's own limiter, as it
+// does for kubectl. At most logWindow (or, following, one per container
+// run) are open at once anyway.
+var logLimiter = flowcontrol.NewTokenBucketRateLimiter(50, 100)
+
+// Reading finished logs: each request waits on the API server and the
+// kubelet far longer than its lines take to copy, so up to logWindow
+// streams are read at once. Output stays in order, one stream after the
+// other: streams ahead of their turn are held, up to logHold bytes each,
+// then wait for it (their connection stalls, nothing more is read).
+const (
+	logWindow = 8
+	logHold   = 4 << 20
+)
+
+// copyStreams copies streams to sink in order, reading up to logWindow of
+// them at once. The first error, in stream order, ends it.
+func (b *backend) copyStreams(ctx context.Context, streams []stream, sink backends.LogSink) error {
+	if len(streams) <= 1 {
+		for _, s := range streams {
+			if err := b.copyStream(ctx, s, false, sink); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
-	return b.follow(ctx, ref, job, opts, sink)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bufs := make([]*heldLines, len(streams))
+	for i := range bufs {
+		bufs[i] = newHeldLines(logHold)
+	}
+	defer func() {
+		for _, h := range bufs {
+			h.abandon()
+		}
+	}()
+	slots := make(chan struct{}, logWindow)
+	go func() {
+		for i, s := range streams {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				for _, h := range bufs[i:] {
+					h.close(ctx.Err())
+				}
+				return
+			}
+			go func() {
+				defer func() { <-slots }()
+				bufs[i].close(b.copyStream(ctx, s, false, bufs[i]))
+			}()
+		}
+	}()
+	for _, h := range bufs {
+		if err := h.drainTo(sink); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heldLines is a LogSink that keeps the lines of a stream read ahead of its
+// turn, up to a number of bytes; beyond that, Line waits for drainTo.
+type heldLines struct {
+	mu        sync.Mutex
+	cond      *sync.Cond
+	lines     []heldLine
+	bytes     int
+	limit     int
+	done      bool
+	err       error
+	abandoned bool
+}
+
+type heldLine struct {
+	src  backends.LogSource
+	text string
+}
+
+func newHeldLines(limit int) *heldLines {
+	h := &heldLines{limit: limit}
+	h.cond = sync.NewCond(&h.mu)
+	return h
+}
+
+func (h *heldLines) Line(src backends.LogSource, text string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for h.bytes >= h.limit && !h.abandoned {
+		h.cond.Wait()
+	}
+	if h.abandoned {
+		return
+	}
+	h.lines = append(h.lines, heldLine{src, text})
+	h.bytes += len(text)
+	h.cond.Broadcast()
+}
+
+// close marks the stream's end, with its error.
+func (h *heldLines) close(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done, h.err = true, err
+	h.cond.Broadcast()
+}
+
+// abandon drops whatever comes: the reader of the lines is gone.
+func (h *heldLines) abandon() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.abandoned = true
+	h.cond.Broadcast()
+}
+
+// drainTo passes the lines on to sink as they come, until the stream ends.
+func (h *heldLines) drainTo(sink backends.LogSink) error {
+	for {
+		h.mu.Lock()
+		for len(h.lines) == 0 && !h.done {
+			h.cond.Wait()
+		}
+		lines, done, err := h.lines, h.done, h.err
+		h.lines, h.bytes = nil, 0
+		h.cond.Broadcast()
+		h.mu.Unlock()
+		for _, l := range lines {
+			sink.Line(l.src, l.text)
+		}
+		if done && len(lines) == 0 {
+			return err
+		}
+	}
 }
 
 func (b *backend) checkContainer(job *batchv1.Job, name string) error {
@@ -78,68 +227,172 @@ func (b *backend) checkContainer(job *batchv1.Job, name string) error {
 		Msg: fmt.Sprintf("job %s has no container %q", job.Name, name)}
 }
 
+// lostRuns are the runs of one container whose log the kubelet no longer
+// keeps: attempts first..last.
+type lostRuns struct {
+	container   string
+	first, last int32
+}
+
 // streamsOf lists the runs of pod that have output to read: started
 // containers only, so a container still being created is waited for, not
-// an error.
-func streamsOf(pod *corev1.Pod, base int32, opts backends.LogOptions) []stream {
+// an error. lost are the earlier runs whose log is gone.
+func streamsOf(pod *corev1.Pod, base int32, opts backends.LogOptions) (out []stream, lost []lostRuns) {
 	if opts.Index != nil {
 		if idx := podIndex(pod); idx == nil || *idx != *opts.Index {
-			return nil
+			return nil, nil
 		}
 	}
 	statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
-	var out []stream
 	for _, cs := range statuses {
 		if opts.Container != "" && cs.Name != opts.Container {
 			continue
 		}
-		if cs.RestartCount > 0 && cs.LastTerminationState.Terminated != nil {
-			out = append(out, stream{pod: pod, container: cs.Name, attempt: base + cs.RestartCount - 1, previous: true})
+		kept := cs.RestartCount // the first run still readable
+		if t := cs.LastTerminationState.Terminated; cs.RestartCount > 0 && t != nil {
+			kept = cs.RestartCount - 1
+			out = append(out, stream{pod: pod, container: cs.Name, containerID: t.ContainerID, attempt: base + kept, previous: true})
+		}
+		if kept > 0 {
+			lost = append(lost, lostRuns{container: cs.Name, first: base, last: base + kept - 1})
 		}
 		if cs.State.Running != nil || cs.State.Terminated != nil {
-			out = append(out, stream{pod: pod, container: cs.Name, attempt: base + cs.RestartCount})
+			id := cs.ContainerID
+			if t := cs.State.Terminated; t != nil && t.ContainerID != "" {
+				id = t.ContainerID
+			}
+			out = append(out, stream{pod: pod, container: cs.Name, containerID: id, attempt: base + cs.RestartCount})
 		}
 	}
-	return out
+	return out, lost
 }
 
-// copyStream sends one run's lines to sink. Lines are read whole, however
-// long (kubectl's scanner cuts them), and a partial last line is kept.
+// noteLost says on stderr which runs' logs the kubelet no longer keeps.
+func (b *backend) noteLost(pod *corev1.Pod, lost []lostRuns) {
+	if b.stderr == nil {
+		return
+	}
+	for _, l := range lost {
+		runs := fmt.Sprintf("attempt %d", l.first)
+		if l.last > l.first {
+			runs = fmt.Sprintf("attempts %d-%d", l.first, l.last)
+		}
+		fmt.Fprintf(b.stderr, "batchctl: note: pod %s/%s: the log of %s is gone: the kubelet keeps only the current and the previous run of a container\n",
+			pod.Name, l.container, runs)
+	}
+}
+
+// copyStream sends one run's lines to sink, from the API server's log of the
+// pod (as the clients' podLogs, with a pace of its own). Lines are read whole up to
+// maxLine bytes (kubectl's scanner cuts them at 64 KiB), longer ones in
+// pieces of maxLine, and a partial last line is kept.
 func (b *backend) copyStream(ctx context.Context, s stream, follow bool, sink backends.LogSink) error {
 	ref := backends.Ref{Name: s.pod.Name, Namespace: s.pod.Namespace}
 	var rc io.ReadCloser
 	err := b.call(ctx, "logs", ref, func(ctx context.Context) error {
 		var err error
-		rc, err = b.client.podLogs(ctx, s.pod.Namespace, s.pod.Name, &corev1.PodLogOptions{
-			Container: s.container, Previous: s.previous, Follow: follow && !s.previous,
-		})
+		rc, err = b.client.core.Get().Namespace(s.pod.Namespace).Resource("pods").Name(s.pod.Name).SubResource("log").
+			VersionedParams(&corev1.PodLogOptions{
+				Container: s.container, Previous: s.previous, Follow: follow && !s.previous,
+			}, b.client.params).
+			Throttle(logLimiter).
+			Stream(ctx)
 		return err
 	})
-	if errors.Is(err, backends.ErrNotFound) {
+	switch {
+	case errors.Is(err, backends.ErrNotFound):
 		return nil // the pod was garbage-collected meanwhile: nothing left to read
-	}
-	if err != nil {
+	case err != nil && apierrors.IsBadRequest(err):
+		// The kubelet has no such run (any more): its container was
+		// removed, or the pod was deleted, after the pod status said it
+		// ran. Its output is gone; the other streams go on.
+		return nil
+	case err != nil:
 		return err
 	}
 	defer rc.Close()
 	src := backends.LogSource{Pod: s.pod.Name, Index: podIndex(s.pod), Attempt: s.attempt, Container: s.container}
-	r := bufio.NewReaderSize(rc, 64<<10)
+	// A container the kubelet has removed (its garbage collection keeps one
+	// dead container per container: a finished pod's previous run goes
+	// within a minute) is answered with 200 and this one line, not with an
+	// error status: it is not the container's output.
+	gone := "unable to retrieve container logs for " + s.containerID
+	var held []byte
+	first := true
+	err = readLines(rc, maxLine, func(line []byte) {
+		switch {
+		case first && s.containerID != "" && string(line) == gone:
+			held = append([]byte(nil), line...)
+		case held != nil:
+			sink.Line(src, string(held))
+			held = nil
+			sink.Line(src, string(line))
+		default:
+			sink.Line(src, string(line))
+		}
+		first = false
+	})
+	if held != nil && err == nil {
+		b.noteGone(s)
+		return nil
+	}
+	if held != nil {
+		sink.Line(src, string(held))
+	}
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	return b.classify("logs", ref, err)
+}
+
+// noteGone says on stderr that a run's container, and its log, are gone.
+func (b *backend) noteGone(s stream) {
+	if b.stderr != nil {
+		fmt.Fprintf(b.stderr, "batchctl: note: pod %s/%s: the log of attempt %d is gone: the kubelet removed its container\n",
+			s.pod.Name, s.container, s.attempt)
+	}
+}
+
+// readLines calls fn with every line of r, without its newline; a line
+// longer than limit bytes comes in pieces of limit bytes. Memory stays within
+// limit plus the reader's buffer. A last line without a newline is passed on
+// too. It returns r's error, nil at EOF.
+func readLines(r io.Reader, limit int, fn func([]byte)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	line := make([]byte, 0, 64<<10)
 	for {
-		line, err := r.ReadString('\n')
-		if line != "" {
-			sink.Line(src, strings.TrimSuffix(line, "\n"))
+		frag, err := br.ReadSlice('\n')
+		content, eol := frag, false
+		if err == nil {
+			content, eol = frag[:len(frag)-1], true
 		}
-		if err == io.EOF || (err != nil && ctx.Err() != nil) {
-			return nil
+		for len(line)+len(content) > limit {
+			n := limit - len(line)
+			line = append(line, content[:n]...)
+			fn(line)
+			line, content = line[:0], content[n:]
 		}
-		if err != nil {
-			return b.classify("logs", ref, err)
+		line = append(line, content...)
+		switch {
+		case eol:
+			fn(line)
+			line = line[:0]
+		case errors.Is(err, bufio.ErrBufferFull):
+		default:
+			if len(line) > 0 {
+				fn(line)
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
 		}
 	}
 }
 
 // follow streams every container run as it starts, from a pod watch, until
-// the job is finished and the streams are drained.
+// the job is finished and the streams are drained: pods from
+// ContainerCreating on, each in-place restart as a new attempt.
 func (b *backend) follow(ctx context.Context, ref backends.Ref, job *batchv1.Job, opts backends.LogOptions, sink backends.LogSink) error {
 	streamCtx, stopStreams := context.WithCancel(ctx)
 	defer stopStreams()
@@ -149,6 +402,7 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, job *batchv1.Job
 	var (
 		mu       sync.Mutex
 		started  = map[string]bool{}
+		noted    = map[string]bool{}
 		seen     = map[string]corev1.Pod{} // every pod reported so far, to number attempts
 		wg       sync.WaitGroup
 		firstErr error
@@ -161,7 +415,15 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, job *batchv1.Job
 		for _, p := range seen {
 			all = append(all, p)
 		}
-		for _, s := range streamsOf(pod, priorFailures(pod, all), opts) {
+		streams, lost := streamsOf(pod, attemptBase(pod, all), opts)
+		for _, l := range lost {
+			// Runs that came and went before this follow began.
+			if k := fmt.Sprintf("%s/%s/%d", pod.Name, l.container, l.last); !noted[k] && !started[k] {
+				noted[k] = true
+				b.noteLost(pod, []lostRuns{l})
+			}
+		}
+		for _, s := range streams {
 			if started[s.key()] {
 				continue
 			}
@@ -221,17 +483,24 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, job *batchv1.Job
 		return err
 	}
 	// The pod watch may lag the job's: one last list catches the runs it
-	// had not reported yet.
+	// had not reported yet, and says how long pods still stopping may
+	// write.
+	drainUntil := time.Now().Add(drainGrace)
 	if pods, err := b.pods(ctx, job); err == nil {
 		for i := range pods {
 			start(&pods[i])
+			if t := pods[i].DeletionTimestamp; t != nil && t.Add(drainGrace).After(drainUntil) {
+				drainUntil = t.Add(drainGrace)
+			}
 		}
 	}
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
+	timer := time.NewTimer(time.Until(drainUntil))
+	defer timer.Stop()
 	select {
 	case <-drained:
-	case <-time.After(drainGrace):
+	case <-timer.C:
 		stopStreams()
 		<-drained
 	case <-ctx.Done():

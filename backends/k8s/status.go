@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 
@@ -12,13 +13,31 @@ import (
 	"github.com/batchctl/batchctl/backends"
 )
 
-// Status reads the Job object alone: one request whatever the pod count.
+// Status reads the Job object: one request whatever the pod count. Only
+// while some of its active pods are not running (status.ready < active:
+// scheduling, pulling an image, creating the container, crash-looping) does
+// it read those pods too, to say why in the message ("waiting: pod X:
+// ImagePullBackOff: …"). That second request lists only the job's
+// unfinished pods (a field selector on the phase), at most waitingSample of
+// them, so its size is bounded by the parallelism and by a constant, never
+// by the completions; and a job whose pods all run costs one request, as
+// before.
 func (b *backend) Status(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
 	job, err := b.get(ctx, "status", ref)
 	if err != nil {
 		return nil, err
 	}
-	return toStatus(job), nil
+	st := toStatus(job)
+	if notRunning(job) > 0 && !st.Phase.Terminal() {
+		pods, err := b.unfinishedPods(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		if w := explainWaiting(pods, nil); w != "" {
+			st.Message = w
+		}
+	}
+	return st, nil
 }
 
 func (b *backend) get(ctx context.Context, op string, ref backends.Ref) (*batchv1.Job, error) {
@@ -32,8 +51,24 @@ func (b *backend) get(ctx context.Context, op string, ref backends.Ref) (*batchv
 	return job, err
 }
 
+// waitingSample bounds the pods status reads to explain a wait: a job of
+// parallelism 10,000 costs no more than one of 200.
+const waitingSample = 200
+
+// notRunning is how many of the job's active pods are not ready (not
+// running, for a batch pod without readiness probes), by the job's own
+// counts; 0 when the API server does not report ready pods.
+func notRunning(job *batchv1.Job) int32 {
+	if job.Status.Ready == nil {
+		return 0
+	}
+	return job.Status.Active - *job.Status.Ready
+}
+
 // toStatus normalizes a Job. Only the Complete and Failed conditions are
-// terminal: Kubernetes sets them once every pod has stopped.
+// terminal: Kubernetes sets them once every pod has stopped. Before that,
+// FailureTarget (the controller has decided: the deadline passed, the
+// backoff limit was reached) says so in the message while pods stop.
 func toStatus(job *batchv1.Job) *backends.Status {
 	st := &backends.Status{
 		Name:           job.Name,
@@ -76,6 +111,7 @@ func toStatus(job *batchv1.Job) *backends.Status {
 	if st.StartTime != nil || st.Active > 0 || st.Failed > 0 || st.Succeeded > 0 {
 		st.Phase = backends.Running
 	}
+	var failing string
 	for _, c := range job.Status.Conditions {
 		if c.Status != corev1.ConditionTrue {
 			continue
@@ -93,6 +129,11 @@ func toStatus(job *batchv1.Job) *backends.Status {
 			if st.CompletionTime == nil {
 				st.CompletionTime = &c.LastTransitionTime.Time
 			}
+		case batchv1.JobFailureTarget:
+			failing = "failing: " + c.Reason
+			if c.Message != "" {
+				failing += ": " + c.Message
+			}
 		case batchv1.JobSuspended:
 			st.Message = c.Message
 		}
@@ -106,76 +147,74 @@ func toStatus(job *batchv1.Job) *backends.Status {
 		}
 	} else if !st.Phase.Terminal() {
 		st.Message = ""
+		if failing != "" {
+			st.Message = failing
+			if n := job.Status.Terminating; n != nil && *n > 0 {
+				st.Message += fmt.Sprintf(" (%d %s stopping)", *n, plural(int(*n), "pod", "pods"))
+			}
+		}
 	}
 	return st
 }
 
-// Describe adds every pod's attempts and the events of the job and its pods.
-func (b *backend) Describe(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
-	job, err := b.get(ctx, "describe", ref)
-	if err != nil {
-		return nil, err
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
 	}
-	st := toStatus(job)
-	pods, err := b.pods(ctx, job)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range pods {
-		st.Attempts = append(st.Attempts, attempts(p, priorFailures(&p, pods))...)
-	}
-	ref.Namespace = job.Namespace
-	var events *corev1.EventList
-	err = b.call(ctx, "describe", ref, func(ctx context.Context) error {
-		events, err = b.client.listEvents(ctx, job.Namespace, metav1.ListOptions{})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	uids := map[string]bool{string(job.UID): true}
-	for _, p := range pods {
-		uids[string(p.UID)] = true
-	}
-	for _, e := range events.Items {
-		if !uids[string(e.InvolvedObject.UID)] {
-			continue
-		}
-		t := e.LastTimestamp.Time
-		if t.IsZero() {
-			t = e.EventTime.Time
-		}
-		st.Events = append(st.Events, backends.Event{
-			Time: t, Type: e.Type, Reason: e.Reason,
-			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name, Message: e.Message,
-		})
-	}
-	sort.SliceStable(st.Events, func(i, j int) bool { return st.Events[i].Time.Before(st.Events[j].Time) })
-	return st, nil
+	return many
 }
 
 // pods lists the job's pods, failed and finished ones included, by index
 // then creation time.
 func (b *backend) pods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, error) {
+	pods, err := b.listJobPods(ctx, job, metav1.ListOptions{LabelSelector: podSelector(job)})
+	if err != nil {
+		return nil, err
+	}
+	sortPods(pods)
+	return pods, nil
+}
+
+// unfinishedPods lists the job's pods that are neither Succeeded nor
+// Failed: the active and terminating ones, at most waitingSample of them.
+func (b *backend) unfinishedPods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, error) {
+	pods, err := b.listJobPods(ctx, job, metav1.ListOptions{
+		LabelSelector: podSelector(job),
+		FieldSelector: "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed),
+		Limit:         waitingSample,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortPods(pods)
+	return pods, nil
+}
+
+func (b *backend) listJobPods(ctx context.Context, job *batchv1.Job, opts metav1.ListOptions) ([]corev1.Pod, error) {
 	var list *corev1.PodList
 	ref := backends.Ref{Name: job.Name, Namespace: job.Namespace}
 	err := b.call(ctx, "pods", ref, func(ctx context.Context) error {
 		var err error
-		list, err = b.client.listPods(ctx, job.Namespace, metav1.ListOptions{LabelSelector: podSelector(job)})
+		list, err = b.client.listPods(ctx, job.Namespace, opts)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	pods := list.Items
+	return list.Items, nil
+}
+
+func sortPods(pods []corev1.Pod) {
 	sort.SliceStable(pods, func(i, j int) bool {
 		ii, ij := podIndex(&pods[i]), podIndex(&pods[j])
 		if ii != nil && ij != nil && *ii != *ij {
 			return *ii < *ij
 		}
-		return pods[i].CreationTimestamp.Before(&pods[j].CreationTimestamp)
+		if !pods[i].CreationTimestamp.Equal(&pods[j].CreationTimestamp) {
+			return pods[i].CreationTimestamp.Before(&pods[j].CreationTimestamp)
+		}
+		return pods[i].Name < pods[j].Name
 	})
-	return pods, nil
 }
 
 // podSelector matches the pods the Job controller created for this job.
@@ -197,11 +236,22 @@ func podIndex(p *corev1.Pod) *int32 {
 	return &idx
 }
 
-// priorFailures numbers a pod among the retries of its index: Kubernetes
-// keeps no lineage, but a replacement pod is only created after a failure,
-// so the failed pods of the same index created before it are its earlier
-// attempts. NonIndexed pods share one lineage.
-func priorFailures(pod *corev1.Pod, pods []corev1.Pod) int32 {
+// runs is how many times a pod's containers have been started: one, plus
+// the in-place restarts of the container restarted most (OnFailure).
+func runs(p *corev1.Pod) int32 {
+	var restarts int32
+	for _, cs := range p.Status.ContainerStatuses {
+		restarts = max(restarts, cs.RestartCount)
+	}
+	return restarts + 1
+}
+
+// attemptBase numbers a pod's first run among the attempts of its index:
+// Kubernetes keeps no lineage, but a replacement pod is only created after
+// a failure, so the failed pods of the same index created before it, with
+// every run each of them had, are its earlier attempts. NonIndexed pods
+// share one lineage.
+func attemptBase(pod *corev1.Pod, pods []corev1.Pod) int32 {
 	idx := podIndex(pod)
 	var n int32
 	for i := range pods {
@@ -210,58 +260,8 @@ func priorFailures(pod *corev1.Pod, pods []corev1.Pod) int32 {
 			continue
 		}
 		if pi := podIndex(p); (pi == nil) == (idx == nil) && (idx == nil || *pi == *idx) {
-			n++
+			n += runs(p)
 		}
 	}
 	return n
-}
-
-// attempts turns a pod into its runs: the previous container run (kept by the
-// kubelet across an in-place restart) and the current one. base is the
-// attempt number of the pod's first run.
-func attempts(p corev1.Pod, base int32) []backends.Attempt {
-	idx := podIndex(&p)
-	var restarts int32
-	var cur, last *corev1.ContainerStateTerminated
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.RestartCount > restarts {
-			restarts = cs.RestartCount
-		}
-		if t := cs.State.Terminated; t != nil && (cur == nil || t.ExitCode != 0) {
-			cur = t
-		}
-		if t := cs.LastTerminationState.Terminated; t != nil {
-			last = t
-		}
-	}
-	var out []backends.Attempt
-	if restarts > 0 && last != nil {
-		out = append(out, terminated(p.Name, idx, base+restarts-1, last))
-	}
-	a := backends.Attempt{Pod: p.Name, Index: idx, Attempt: base + restarts, Phase: backends.Phase(p.Status.Phase)}
-	if p.Status.StartTime != nil {
-		a.StartTime = &p.Status.StartTime.Time
-	}
-	if cur != nil {
-		a = terminated(p.Name, idx, base+restarts, cur)
-		a.Phase = backends.Phase(p.Status.Phase)
-	} else if p.Status.Reason != "" {
-		a.Reason = p.Status.Reason
-	}
-	return append(out, a)
-}
-
-func terminated(pod string, idx *int32, attempt int32, t *corev1.ContainerStateTerminated) backends.Attempt {
-	code := t.ExitCode
-	a := backends.Attempt{Pod: pod, Index: idx, Attempt: attempt, ExitCode: &code, Reason: t.Reason, Phase: "Failed"}
-	if code == 0 {
-		a.Phase = "Succeeded"
-	}
-	if !t.StartedAt.IsZero() {
-		a.StartTime = &t.StartedAt.Time
-	}
-	if !t.FinishedAt.IsZero() {
-		a.FinishTime = &t.FinishedAt.Time
-	}
-	return a
 }

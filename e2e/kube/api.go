@@ -70,10 +70,16 @@ func (c *Cluster) Do(ctx context.Context, method, path string, body []byte) (int
 
 // createNode registers the node kwok manages, as a kubelet would. kwok fills
 // in its status; the node-lifecycle controller then lifts the not-ready taint.
-func (c *Cluster) createNode(ctx context.Context) error {
+// Next to a real node it is tainted with SimulatedTaint, so only pods that
+// ask for simulation land there.
+func (c *Cluster) createNode(ctx context.Context, tainted bool) error {
+	spec := ""
+	if tainted {
+		spec = `,"spec":{"taints":[{"key":"` + SimulatedTaint + `","value":"true","effect":"NoSchedule"}]}`
+	}
 	node := `{"apiVersion":"v1","kind":"Node","metadata":{"name":"` + nodeName + `",
-	"labels":{"kubernetes.io/hostname":"` + nodeName + `","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","type":"kwok"},
-	"annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"}}}`
+	"labels":{"kubernetes.io/hostname":"` + nodeName + `","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","` + SimulatedNodeLabel + `":"kwok"},
+	"annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"}}` + spec + `}`
 	code, b, err := c.api.do(ctx, "POST", "/api/v1/nodes", []byte(node))
 	if err != nil {
 		return fmt.Errorf("kube: create node: %w", err)
@@ -84,8 +90,8 @@ func (c *Cluster) createNode(ctx context.Context) error {
 	return nil
 }
 
-func (c *Cluster) nodeReady(ctx context.Context) (bool, error) {
-	code, b, err := c.api.do(ctx, "GET", "/api/v1/nodes/"+nodeName, nil)
+func (c *Cluster) nodeReady(ctx context.Context, name string) (bool, error) {
+	code, b, err := c.api.do(ctx, "GET", "/api/v1/nodes/"+name, nil)
 	if err != nil || code != 200 {
 		return false, err
 	}
@@ -112,3 +118,10 @@ func (c *Cluster) nodeReady(ctx context.Context) (bool, error) {
 	}
 	return false, nil
 }
+
+// RealNode reports whether a real kubelet runs the cluster's pods.
+func (c *Cluster) RealNode() bool { return c.node != nil }
+
+// Simulated reports whether pods only move through phases (kwok alone):
+// nothing executes, logs are canned.
+func (c *Cluster) Simulated() bool { return c.node == nil }

@@ -1,8 +1,10 @@
 // Package kube starts a real Kubernetes control plane on loopback for
 // batchctl's end-to-end tests: etcd, kube-apiserver, kube-controller-manager
-// (the real Job controller), kube-scheduler and kwok as a simulated kubelet.
-// The binaries come from tools/k8s (make k8s-tools); this package only runs
-// them, so the main module gains no dependency.
+// (the real Job controller), kube-scheduler, and a node to run the pods:
+// kwok as a simulated kubelet, a real kubelet with containerd, runc and CNI,
+// or both (see NodeKind). The binaries come from tools/k8s and Debian's
+// packages (make k8s-tools); this package only runs them, so the main
+// module gains no dependency.
 package kube
 
 import (
@@ -19,8 +21,9 @@ import (
 	"time"
 )
 
-// Binaries expected in Options.BinDir.
-var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+// Binaries expected in Options.BinDir for the default (kwok) cluster; see
+// BinariesFor.
+var Binaries = BinariesFor(NodeKwok)
 
 // CannedLogLine is what every simulated container logged.
 const CannedLogLine = "batchctl-e2e: hello from a simulated container"
@@ -45,6 +48,7 @@ type Options struct {
 	Logf    func(format string, args ...any) // progress; nil for silence
 	Timeout time.Duration                    // overall readiness budget; default 2m
 	Detach  bool                             // processes outlive the caller (new session), for make k8s-up
+	Node    NodeKind                         // what runs the pods; default NodeKwok
 }
 
 // Cluster is a running control plane.
@@ -58,10 +62,11 @@ type Cluster struct {
 	procs     []*proc // in start order
 	apiserver *proc
 	api       *apiClient
+	node      *realNode // nil without a real node
 }
 
 // Start brings up the control plane and returns once the API server is ready,
-// the kwok node is Ready and schedulable and the default service account
+// the nodes are Ready and schedulable and the default service account
 // exists. On failure everything started is stopped again and the error
 // carries the tail of the failing component's log.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
@@ -81,14 +86,20 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.WorkDir, err = filepath.Abs(opts.WorkDir); err != nil {
 		return nil, err
 	}
-	for _, b := range Binaries {
-		if _, err := os.Stat(filepath.Join(opts.BinDir, b)); err != nil {
-			return nil, fmt.Errorf("kube: missing binary (run make k8s-tools): %w", err)
-		}
+	if opts.Node, err = ParseNodeKind(string(opts.Node)); err != nil {
+		return nil, err
+	}
+	if m := missingTools(opts.BinDir, opts.Node); m != "" {
+		return nil, fmt.Errorf("kube: missing %s (run make k8s-tools)", m)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	c := &Cluster{WorkDir: opts.WorkDir, opts: opts}
+	if opts.Node.kubelet() {
+		if c.node, err = newRealNode(opts.WorkDir, opts.BinDir); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.start(ctx); err != nil {
 		_ = c.Stop()
 		return nil, err
@@ -111,14 +122,18 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if c.pki, err = newPKI(filepath.Join(w, "pki")); err != nil {
+	var nodeIPs []string
+	if c.node != nil {
+		nodeIPs = append(nodeIPs, c.node.IP)
+	}
+	if c.pki, err = newPKI(filepath.Join(w, "pki"), nodeIPs...); err != nil {
 		return fmt.Errorf("kube: certificates: %w", err)
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return err
 	}
-	etcdPort, peerPort, apiPort, kwokPort := ports[0], ports[1], ports[2], ports[3]
+	etcdPort, peerPort, apiPort, kwokPort, kubeletPort := ports[0], ports[1], ports[2], ports[3], ports[4]
 	c.Server = "https://127.0.0.1:" + strconv.Itoa(apiPort)
 	c.Kubeconfig = filepath.Join(w, "kubeconfig")
 	if err := os.WriteFile(c.Kubeconfig, c.kubeconfig(), 0o600); err != nil {
@@ -180,8 +195,12 @@ func (c *Cluster) start(ctx context.Context) error {
 
 	kcm := c.newProc("kube-controller-manager",
 		"--kubeconfig="+c.Kubeconfig,
+		// root-ca-certificate-publisher: every namespace's kube-root-ca.crt,
+		// which a real kubelet needs to mount a pod's service account token.
 		"--controllers=job-controller,serviceaccount-controller,garbage-collector-controller,namespace-controller,"+
-			"ttl-after-finished-controller,pod-garbage-collector-controller,node-lifecycle-controller",
+			"ttl-after-finished-controller,pod-garbage-collector-controller,node-lifecycle-controller,"+
+			"root-ca-certificate-publisher-controller",
+		"--root-ca-file="+p.caCert,
 		"--leader-elect=false", "--secure-port=0",
 		// The default 20 QPS would throttle the Job controller on large jobs.
 		"--kube-api-qps=200", "--kube-api-burst=400")
@@ -197,18 +216,39 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--node-lease-duration-seconds=40", "--cidr=10.244.0.1/16")
 	// kwok silently merges ~/.kwok/kwok.yaml: give it an empty home.
 	kwok.env = []string{"HOME=" + filepath.Join(w, "kwok-home")}
-	for _, pr := range []*proc{kcm, sched, kwok} {
+	for _, pr := range []*proc{kcm, sched} {
 		if err := c.run(pr); err != nil {
 			return err
 		}
 	}
-	if err := c.createNode(ctx); err != nil {
-		return err
+	if c.node != nil {
+		if err := c.localImagesPolicy(ctx); err != nil {
+			return err
+		}
+		if err := c.startRealNode(ctx, kubeletPort); err != nil {
+			return err
+		}
 	}
-	if err := c.waitFor(ctx, kwok, "node "+nodeName+" Ready and untainted", func() (bool, error) {
-		return c.nodeReady(ctx)
-	}); err != nil {
-		return err
+	if c.opts.Node.kwok() {
+		if err := c.run(kwok); err != nil {
+			return err
+		}
+		if err := c.createNode(ctx, c.opts.Node == NodeBoth); err != nil {
+			return err
+		}
+		if err := c.waitFor(ctx, kwok, "node "+nodeName+" Ready", func() (bool, error) {
+			return c.nodeReady(ctx, nodeName)
+		}); err != nil {
+			return err
+		}
+	}
+	if c.node != nil {
+		if err := c.waitFor(ctx, c.node.kubelet, "node "+RealNodeName+" Ready and untainted", func() (bool, error) {
+			return c.nodeReady(ctx, RealNodeName)
+		}); err != nil {
+			return err
+		}
+		c.opts.Logf("kube: node %s ready after %v", RealNodeName, time.Since(t0).Round(time.Millisecond))
 	}
 	if err := c.waitFor(ctx, kcm, "default service account", func() (bool, error) {
 		code, _, err := c.api.do(ctx, "GET", "/api/v1/namespaces/default/serviceaccounts/default", nil)
@@ -266,9 +306,15 @@ func (c *Cluster) RestartAPIServer() error {
 }
 
 // Stop stops every process this cluster started, in reverse order, and waits
-// for each to exit. The work directory is left for inspection.
+// for each to exit; a real node first removes its pods (containers, network,
+// mounts) and cgroups. The work directory is left for inspection.
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.node != nil {
+		if err := c.stopRealNode(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		p := c.procs[i]
 		p.stop(10 * time.Second)

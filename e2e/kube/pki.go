@@ -17,18 +17,19 @@ import (
 
 // pki holds the file paths of the throwaway certificates of one cluster.
 type pki struct {
-	caCert, caKey         string
-	serverCert, serverKey string // kube-apiserver serving
-	kwokCert, kwokKey     string // kwok's kubelet endpoint serving
-	adminCert, adminKey   string // system:masters client, used by every component
-	saKey, saPub          string // service-account token signing
-	caPEM, adminPEM       []byte
-	adminKeyPEM           []byte
+	caCert, caKey           string
+	serverCert, serverKey   string // kube-apiserver serving
+	kwokCert, kwokKey       string // kwok's kubelet endpoint serving
+	kubeletCert, kubeletKey string // the real kubelet's serving
+	adminCert, adminKey     string // system:masters client, used by every component
+	saKey, saPub            string // service-account token signing
+	caPEM, adminPEM         []byte
+	adminKeyPEM             []byte
 }
 
 // newPKI writes a fresh CA and the leaf certificates into dir. ECDSA P-256
 // keeps generation instant; one cluster's certificates live as long as it.
-func newPKI(dir string) (*pki, error) {
+func newPKI(dir string, nodeIPs ...string) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -79,6 +80,19 @@ func newPKI(dir string) (*pki, error) {
 		Subject:     pkix.Name{CommonName: nodeName},
 		DNSNames:    []string{"localhost", nodeName},
 		IPAddresses: loopback,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}); err != nil {
+		return nil, err
+	}
+	p.kubeletCert, p.kubeletKey = path("kubelet.crt"), path("kubelet.key")
+	kubeletIPs := append([]net.IP{}, loopback...)
+	for _, ip := range nodeIPs {
+		kubeletIPs = append(kubeletIPs, net.ParseIP(ip))
+	}
+	if _, _, err = leaf("kubelet", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: RealNodeName},
+		DNSNames:    []string{"localhost", RealNodeName},
+		IPAddresses: kubeletIPs,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ type State struct {
 	Kubeconfig string
 	Server     string
 	Procs      []ProcState // in start order
+	Node       *NodeState  // the real node's names, when there is one
 }
 
 // ProcState identifies one process by PID and kernel start time.
@@ -27,6 +28,9 @@ type ProcState struct {
 // SaveState writes the cluster's State as JSON to path.
 func (c *Cluster) SaveState(path string) error {
 	st := State{Kubeconfig: c.Kubeconfig, Server: c.Server}
+	if c.node != nil {
+		st.Node = &c.node.NodeState
+	}
 	for _, p := range c.procs {
 		if p.exited() {
 			continue
@@ -66,13 +70,14 @@ func (st *State) Alive() bool {
 }
 
 // Stop stops the recorded processes that are still the ones recorded, in
-// reverse order: SIGTERM, then SIGKILL after grace.
+// reverse order: SIGTERM, then SIGKILL after grace. A real node is torn down
+// as Cluster.Stop does it: the kubelet first, then every pod through the
+// CRI, then containerd and the rest, then what the node left behind.
 func (st *State) Stop(grace time.Duration) error {
 	var errs []error
-	for i := len(st.Procs) - 1; i >= 0; i-- {
-		p := st.Procs[i]
+	stop := func(p ProcState) {
 		if !alive(p.PID, p.Start) {
-			continue
+			return
 		}
 		_ = syscall.Kill(p.PID, syscall.SIGTERM)
 		if !waitGone(p, grace) {
@@ -80,6 +85,28 @@ func (st *State) Stop(grace time.Duration) error {
 			if !waitGone(p, 5*time.Second) {
 				errs = append(errs, fmt.Errorf("%s (pid %d) did not exit", p.Name, p.PID))
 			}
+		}
+	}
+	if st.Node != nil {
+		for _, p := range st.Procs {
+			if p.Name == "kubelet" {
+				stop(p)
+			}
+		}
+		for _, p := range st.Procs {
+			if p.Name == "containerd" && alive(p.PID, p.Start) {
+				if err := criReset(*st.Node); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	for i := len(st.Procs) - 1; i >= 0; i-- {
+		stop(st.Procs[i])
+	}
+	if st.Node != nil {
+		if err := cleanupNode(*st.Node, nil); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

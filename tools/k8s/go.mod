@@ -1,4 +1,5 @@
-// Pinned Kubernetes control-plane tools for batchctl's e2e harness (e2e/k8s.mk).
+// Pinned Kubernetes tools for batchctl's e2e harness (e2e/k8s.mk): the control
+// plane, kwok, the kubelet of a real node, and a CRI client of its own (cri/).
 // A separate module so none of this reaches batchctl's own go.mod.
 module github.com/batchctl/batchctl/tools/k8s
 
@@ -9,6 +10,7 @@ tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
 	k8s.io/kubernetes/cmd/kube-scheduler
+	k8s.io/kubernetes/cmd/kubelet
 	sigs.k8s.io/kwok/cmd/kwok
 )
 

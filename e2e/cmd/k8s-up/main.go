@@ -1,5 +1,7 @@
 // Command k8s-up starts batchctl's e2e Kubernetes control plane in the
-// background (make k8s-up) and stops it again (make k8s-down -> k8s-up -down).
+// background (make k8s-up; NODE=kubelet for a real node, NODE=both for the
+// real node plus a tainted kwok node) and stops it again (make k8s-down ->
+// k8s-up -down).
 // On success it prints `export KUBECONFIG=...` on stdout; progress goes to
 // stderr.
 package main
@@ -21,12 +23,17 @@ import (
 )
 
 func main() {
-	bin := flag.String("bin", ".cache/k8s/bin", "directory with etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok")
+	bin := flag.String("bin", ".cache/k8s/bin", "directory with etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, and the real node's tools")
+	node := flag.String("node", "kwok", "what runs the pods: kwok (simulated), kubelet (real containers) or both")
 	dir := flag.String("dir", ".cache/k8s/run", "work directory: state, logs, kubeconfig")
 	down := flag.Bool("down", false, "stop the control plane recorded in -dir")
 	timeout := flag.Duration("timeout", 2*time.Minute, "readiness budget")
 	flag.Parse()
 	log.SetFlags(0)
+	kind, err := kube.ParseNodeKind(*node)
+	if err != nil {
+		log.Fatal(err)
+	}
 	work, err := filepath.Abs(*dir)
 	if err != nil {
 		log.Fatal(err)
@@ -51,6 +58,9 @@ func main() {
 	}
 	if st != nil {
 		if st.Alive() {
+			if (st.Node != nil) != (kind != kube.NodeKwok) {
+				log.Fatalf("k8s: already running at %s with another node; make k8s-down first", st.Server)
+			}
 			log.Printf("k8s: already running at %s", st.Server)
 			fmt.Printf("export KUBECONFIG=%s\n", st.Kubeconfig)
 			return
@@ -67,7 +77,7 @@ func main() {
 	defer stop()
 	t0 := time.Now()
 	c, err := kube.Start(ctx, kube.Options{
-		BinDir: binDir, WorkDir: work, Timeout: *timeout, Detach: true,
+		BinDir: binDir, WorkDir: work, Timeout: *timeout, Detach: true, Node: kind,
 		Logf: log.Printf,
 	})
 	if err != nil {
