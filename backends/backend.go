@@ -9,6 +9,7 @@ package backends
 import (
 	"context"
 	"io"
+	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -166,6 +167,9 @@ type Capabilities struct {
 	AttemptLogs bool
 	// Namespaces: jobs of the same name can live in different namespaces.
 	Namespaces bool
+	// LogTimes: the backend knows when each log line was written: Logs
+	// fills LogSource.At when LogOptions.Times asks, and honours Since.
+	LogTimes bool
 }
 
 // ManagedByLabel marks the jobs batchctl created; List selects on it.
@@ -219,6 +223,10 @@ type LogOptions struct {
 	Follow    bool
 	Index     *int32 // only this completion index
 	Container string // only this container; empty: all
+	// Since skips lines written before it; Times fills LogSource.At.
+	// Both need Capabilities.LogTimes.
+	Since time.Time
+	Times bool
 }
 
 // LogSource says where a line came from.
@@ -228,6 +236,8 @@ type LogSource struct {
 	Index     *int32 // completion index, when known
 	Attempt   int32  // 0 for the first run, +1 per retry of that index
 	Container string
+	// At is when the line was written (LogOptions.Times), in UTC.
+	At time.Time
 }
 
 // LogSink receives log lines without their trailing newline. Calls for one

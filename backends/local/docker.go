@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,7 +252,7 @@ func (r *dockerRuntime) run(dp *dockerPod, run *dockerRun, c *containerSpec, log
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		w := &lazyLog{path: logPath}
+		w := &containerLog{path: logPath}
 		_, _ = stdcopy.StdCopy(w, w, attach.Reader)
 		w.close()
 	}()
@@ -821,43 +819,6 @@ func (r *dockerRuntime) forgetImage(ref string) {
 	delete(r.images, ref)
 	r.imageMu.Unlock()
 }
-
-// lazyLog appends a container's output to its log file, created on the
-// first byte as exec's copier does. A failing write loses output, never
-// blocks the container.
-type lazyLog struct {
-	path   string
-	f      *os.File
-	failed bool
-}
-
-func (w *lazyLog) Write(b []byte) (int, error) {
-	if w.failed || len(b) == 0 {
-		return len(b), nil
-	}
-	if w.f == nil {
-		f, err := openNoFollow(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			log.Print(err)
-			w.failed = true
-			return len(b), nil
-		}
-		w.f = f
-	}
-	if _, err := w.f.Write(b); err != nil {
-		log.Printf("%s: %v (output is being lost)", w.path, err)
-		w.failed = true
-	}
-	return len(b), nil
-}
-
-func (w *lazyLog) close() {
-	if w.f != nil {
-		w.f.Close()
-	}
-}
-
-var _ io.Writer = (*lazyLog)(nil)
 
 // reapDocker removes every container and volume labelled with job uid:
 // what a supervisor that died left, or anything its own clean-up missed.

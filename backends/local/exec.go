@@ -229,44 +229,26 @@ func (r *execRuntime) survivors(p *podRun) podRef {
 	return ref
 }
 
-// copyOutput copies a container's output into its log file, created on the
-// first byte: most pods of a large job print nothing, and an inode per
-// silent pod would cost more than the pipe. A write that fails (a full
-// disk) loses output, never blocks the container on a full pipe.
+// copyOutput copies a container's output into its log (see containerLog).
 func copyOutput(r *os.File, path string) {
 	defer r.Close()
+	w := &containerLog{path: path}
+	defer w.close()
 	buf := make([]byte, 32<<10)
-	var f *os.File
-	failed := false
 	for {
 		n, err := r.Read(buf)
-		if n > 0 && f == nil && !failed {
-			var ferr error
-			if f, ferr = openNoFollow(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); ferr != nil {
-				log.Print(ferr)
-				failed = true
-			}
-		}
-		if n > 0 && f != nil {
-			if _, werr := f.Write(buf[:n]); werr != nil && !failed {
-				log.Printf("%s: %v (output is being lost)", path, werr)
-				failed = true
-			}
-		}
+		_, _ = w.Write(buf[:n])
 		if err != nil {
-			break
+			return
 		}
-	}
-	if f != nil {
-		f.Close()
 	}
 }
 
-// writeLog appends msg to a log file.
+// writeLog appends msg to a container's log, with its time.
 func writeLog(path, msg string) {
-	if err := appendFile(path, []byte(msg)); err != nil {
-		log.Print(err)
-	}
+	w := &containerLog{path: path}
+	_, _ = w.Write([]byte(msg))
+	w.close()
 }
 
 // stopSurvivors kills what a dead supervisor's pods left: each pod's jail

@@ -102,6 +102,7 @@ func (b *backend) Info() backends.Info {
 			Suspend:        true,
 			AttemptLogs:    true,
 			Namespaces:     true,
+			LogTimes:       true,
 		},
 	}
 }

@@ -21,6 +21,11 @@ type logStream struct {
 	off     int64
 	partial []byte
 	done    bool // fully read and no longer written
+	// times, when asked for (LogOptions.Times or Since), stamps lines.
+	times *logTimes
+	stamp bool
+	since time.Time
+	mtime time.Time // stamps bytes no mark covers
 }
 
 func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogOptions, sink backends.LogSink) error {
@@ -56,7 +61,12 @@ func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogO
 				path := b.st.logFile(uid, logName(a.Pod, c.Restart, c.Name))
 				if !known[path] {
 					known[path] = true
-					streams = append(streams, &logStream{path: path, src: backends.LogSource{Pod: a.Pod, Index: a.Index, Attempt: a.Attempt, Container: c.Name}})
+					ls := &logStream{path: path, src: backends.LogSource{Pod: a.Pod, Index: a.Index, Attempt: a.Attempt, Container: c.Name},
+						stamp: opts.Times, since: opts.Since}
+					if opts.Times || !opts.Since.IsZero() {
+						ls.times = &logTimes{}
+					}
+					streams = append(streams, ls)
 				}
 			}
 		}
@@ -158,7 +168,8 @@ func drain(streams []*logStream, sink backends.LogSink, final bool) error {
 // read sends the complete lines written since the last read; final also
 // sends a last line that has no newline.
 func (s *logStream) read(sink backends.LogSink, final bool) error {
-	if fi, err := os.Stat(s.path); err != nil || fi.Size() <= s.off {
+	fi, err := os.Stat(s.path)
+	if err != nil || fi.Size() <= s.off {
 		if final {
 			s.flush(sink)
 		}
@@ -166,6 +177,18 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 			return err
 		}
 		return nil
+	}
+	size := fi.Size()
+	if s.times != nil {
+		s.mtime = fi.ModTime().UTC()
+		// The kernel stamps mtime from a coarse clock (a tick behind): a
+		// second's margin keeps a just-written line.
+		if !s.since.IsZero() && s.mtime.Before(s.since.Add(-time.Second)) {
+			s.off, s.partial = size, s.partial[:0] // nothing in it is recent enough
+			return nil
+		}
+		// Every byte up to size has its mark already: marks go first.
+		s.times.load(s.path)
 	}
 	f, err := openNoFollow(s.path, os.O_RDONLY, 0)
 	if err != nil {
@@ -175,9 +198,11 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 	if _, err := f.Seek(s.off, io.SeekStart); err != nil {
 		return err
 	}
+	r := io.LimitReader(f, size-s.off)
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := f.Read(buf)
+		n, err := r.Read(buf)
+		pos := s.off
 		s.off += int64(n)
 		data := buf[:n]
 		for len(data) > 0 {
@@ -189,14 +214,16 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 				}
 				break
 			}
+			end := pos + int64(i)
 			if len(s.partial) > 0 {
 				s.partial = append(s.partial, data[:i]...)
-				sink.Line(s.src, string(s.partial))
+				s.emit(sink, string(s.partial), end)
 				s.partial = s.partial[:0]
 			} else {
-				sink.Line(s.src, string(data[:i]))
+				s.emit(sink, string(data[:i]), end)
 			}
 			data = data[i+1:]
+			pos += int64(i + 1)
 		}
 		if err == io.EOF || n == 0 {
 			break
@@ -211,12 +238,40 @@ func (s *logStream) read(sink backends.LogSink, final bool) error {
 	return nil
 }
 
+// lineTime is when the byte at offset end was written.
+func (s *logStream) lineTime(end int64) time.Time {
+	if at := s.times.at(end); !at.IsZero() {
+		return at
+	}
+	return s.mtime // a log from before batchctl kept times: its last write
+}
+
+// emit sends a line whose last byte is at offset end, stamped with its
+// time when asked, unless it was written before since.
+func (s *logStream) emit(sink backends.LogSink, line string, end int64) {
+	src := s.src
+	if s.times != nil {
+		at := s.lineTime(end)
+		if at.Before(s.since) {
+			return
+		}
+		if s.stamp {
+			src.At = at
+		}
+	}
+	sink.Line(src, line)
+}
+
 // piece passes on what is held of a line too long to hold whole: as a
 // piece where the sink takes pieces (the output stays byte-exact), else as
 // a line of its own.
 func (s *logStream) piece(sink backends.LogSink) {
 	if ps, ok := sink.(backends.PartSink); ok {
-		ps.Part(s.src, string(s.partial))
+		src := s.src
+		if s.stamp {
+			src.At = s.lineTime(s.off - 1)
+		}
+		ps.Part(src, string(s.partial))
 		s.partial = s.partial[:0]
 		return
 	}
@@ -225,7 +280,7 @@ func (s *logStream) piece(sink backends.LogSink) {
 
 func (s *logStream) flush(sink backends.LogSink) {
 	if len(s.partial) > 0 {
-		sink.Line(s.src, string(s.partial))
+		s.emit(sink, string(s.partial), s.off-1)
 		s.partial = s.partial[:0]
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,6 +29,8 @@ func logsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "retries", Usage: "also the logs of the job's retries (batchctl retry), after its own"},
 			&cli.IntFlag{Name: "tail", Value: -1, Usage: "only the last N lines of each pod, attempt and container (then new ones with -f)"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "the logs of every job matching this label selector"},
+			&cli.StringFlag{Name: "since", Usage: "only lines written since: a duration (10m) or an RFC 3339 time (2026-11-30T10:00:00Z)"},
+			&cli.BoolFlag{Name: "timestamps", Usage: "begin each line with when it was written (RFC 3339, UTC)"},
 		),
 		Action: action(func(c *cli.Context) error {
 			b, s, err := openBackend(c)
@@ -35,7 +38,13 @@ func logsCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
-			opts := backends.LogOptions{Follow: c.Bool("follow"), Container: c.String("container")}
+			opts := backends.LogOptions{Follow: c.Bool("follow"), Container: c.String("container"), Times: c.Bool("timestamps")}
+			if opts.Since, err = parseSince(c.String("since"), time.Now()); err != nil {
+				return err
+			}
+			if (opts.Times || !opts.Since.IsZero()) && !b.Info().Capabilities.LogTimes {
+				return usagef("logs --since and --timestamps: the %s backend does not know when each line was written%s", b.Info().Name, logTimesWhy[b.Info().Name])
+			}
 			refs, st, err := logTargets(c, b, s)
 			if err != nil {
 				return err
@@ -58,7 +67,9 @@ func logsCommand() *cli.Command {
 				counts = &countingSink{n: map[string]int{}}
 				t := newTailSink(sink, n)
 				for _, r := range refs {
-					if err := b.Logs(c.Context, r, backends.LogOptions{Index: opts.Index, Container: opts.Container}, jobSink{multiSink{t, counts}, r.Name}); err != nil {
+					backlog := opts
+					backlog.Follow = false
+					if err := b.Logs(c.Context, r, backlog, stampSink(opts, jobSink{multiSink{t, counts}, r.Name})); err != nil {
 						return err
 					}
 				}
@@ -70,7 +81,7 @@ func logsCommand() *cli.Command {
 				tail = &skipSink{next: sink, skip: counts.n}
 			}
 			for _, r := range refs {
-				if err = b.Logs(c.Context, r, opts, jobSink{tail, r.Name}); err != nil {
+				if err = b.Logs(c.Context, r, opts, stampSink(opts, jobSink{tail, r.Name})); err != nil {
 					break
 				}
 			}
@@ -78,6 +89,28 @@ func logsCommand() *cli.Command {
 			return err
 		}),
 	}
+}
+
+// logTimesWhy explains, per backend, why it keeps no time per line.
+var logTimesWhy = map[string]string{
+	"nomad": " (Nomad's log API has no time per line)",
+}
+
+// parseSince reads --since: a duration back from now, or a time.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return time.Time{}, usagef("--since %s: want a positive duration", v)
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usagef("--since %q: want a duration (30s, 10m, 2h) or an RFC 3339 time (2026-11-30T10:00:00Z)", v)
 }
 
 // logTargets are the jobs whose logs are asked for, and the status of the

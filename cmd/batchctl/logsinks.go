@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/batchctl/batchctl/backends"
 )
@@ -114,4 +115,50 @@ func (j jobSink) Part(src backends.LogSource, piece string) {
 		return
 	}
 	j.next.Line(src, piece)
+}
+
+// stampedSink begins each line with its time (LogSource.At), as kubectl
+// logs --timestamps does; the [source] label, added later, goes before it.
+// A long line passed in pieces is stamped once, on its first piece.
+type stampedSink struct {
+	next backends.LogSink
+	mu   sync.Mutex
+	open map[string]bool // sources in the middle of a line
+}
+
+// stampSink wraps next in a stampedSink when opts asks for times.
+func stampSink(opts backends.LogOptions, next backends.LogSink) backends.LogSink {
+	if !opts.Times {
+		return next
+	}
+	return &stampedSink{next: next, open: map[string]bool{}}
+}
+
+func (s *stampedSink) stamp(src backends.LogSource, text string, more bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := sourceKey(src)
+	mid := s.open[k]
+	if more {
+		s.open[k] = true
+	} else {
+		delete(s.open, k)
+	}
+	if mid {
+		return text
+	}
+	return src.At.UTC().Format(time.RFC3339Nano) + " " + text
+}
+
+func (s *stampedSink) Line(src backends.LogSource, line string) {
+	s.next.Line(src, s.stamp(src, line, false))
+}
+
+func (s *stampedSink) Part(src backends.LogSource, piece string) {
+	piece = s.stamp(src, piece, true)
+	if ps, ok := s.next.(backends.PartSink); ok {
+		ps.Part(src, piece)
+		return
+	}
+	s.next.Line(src, piece)
 }

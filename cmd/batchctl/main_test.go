@@ -64,6 +64,31 @@ func scriptParams(t *testing.T) testscript.Params {
 // scriptCmds are the scripts' own commands; platform-specific files add theirs.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"exitcode": exitcodeCmd,
+	"waitfile": waitfileCmd,
+	"now":      nowCmd,
+}
+
+// waitfileCmd waits until a file exists (a job's signal that it got so
+// far), at most a minute: `waitfile printed`.
+func waitfileCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	path := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(time.Minute); !fileExists(path); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfile: %s did not appear within a minute", args[0])
+		}
+	}
+}
+
+// nowCmd sets an environment variable to the current time, RFC 3339 with
+// nanoseconds: `now T`.
+func nowCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: now VAR")
+	}
+	ts.Setenv(args[0], time.Now().UTC().Format(time.RFC3339Nano))
 }
 
 // exitcodeCmd runs a program and asserts its exact exit code, keeping its

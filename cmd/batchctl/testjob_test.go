@@ -19,6 +19,7 @@ import (
 //	once FILE CODE    the first run creates FILE and exits CODE; later runs go on
 //	exitfor V LIST CODE  exits CODE when V is one of the comma-separated LIST
 //	long N            print one line of N "x" bytes
+//	touch FILE        create FILE               waitfile FILE  wait until FILE exists
 func testjobMain() { os.Exit(testjob(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func testjob(args []string, stdout, stderr io.Writer) int {
@@ -81,10 +82,24 @@ func testjob(args []string, stdout, stderr io.Writer) int {
 				code, _ := strconv.Atoi(rest[2])
 				return code
 			}
+		case op == "touch" && len(rest) == 1:
+			if err := os.WriteFile(rest[0], nil, 0o600); err != nil {
+				fmt.Fprintln(stderr, "testjob:", err)
+				return 2
+			}
+		case op == "waitfile" && len(rest) == 1:
+			for !fileExists(rest[0]) {
+				time.Sleep(5 * time.Millisecond) // polls a condition the script sets
+			}
 		default:
 			fmt.Fprintf(stderr, "testjob: unknown step %q\n", strings.Join(step, " "))
 			return 2
 		}
 	}
 	return 0
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
