@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 // Command bench measures batchctl side by side with the tools a user would
 // otherwise reach for, in one run, and prints ratios against targets.

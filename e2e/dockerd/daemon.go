@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package dockerd starts and stops a private Docker daemon for batchctl's
 // end-to-end tests (make test, make docker-up): Debian's dockerd 20.10 (API
 // 1.41) with every piece of its state under one directory, no bridge and no

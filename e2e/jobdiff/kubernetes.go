@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package jobdiff runs the Job controller scenarios of testdata/jobcontroller
 // (see backends/jobcontroller/scenario) on the real Kubernetes Job
 // controller, with a scripted kubelet playing the pods, and on the local

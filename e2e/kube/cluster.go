@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kube starts a real Kubernetes control plane on loopback for
 // batchctl's end-to-end tests: etcd, kube-apiserver, kube-controller-manager
 // (the real Job controller), kube-scheduler, and a node to run the pods:

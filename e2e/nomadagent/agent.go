@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package nomadagent starts and stops a real Nomad agent for batchctl's
 // end-to-end tests and for `make nomad-up`. It only shells out to a Nomad
 // binary built by e2e/nomad.mk and talks to it over HTTP (stdlib only).

@@ -1,3 +1,5 @@
+//go:build linux
+
 package scriptkubelet
 
 // REST clients over a small scheme, as backends/k8s does: the typed

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package scriptkubelet is a kubelet for end-to-end tests whose containers
 // do what a script says instead of running images: it registers a Node,
 // keeps its Lease fresh, and plays every pod bound to it (spec.nodeName) as

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command k8s-up starts batchctl's e2e Kubernetes control plane in the
 // background (make k8s-up; NODE=kubelet for a real node, NODE=both for the
 // real node plus a tainted kwok node) and stops it again (make k8s-down ->

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command nomad-up starts a detached Nomad test agent for a developer
 // (make nomad-up) and prints its export line; -down stops it (make nomad-down).
 package main

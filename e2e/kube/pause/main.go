@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pause is the pod sandbox process of the e2e harness's real node
 // (the role of registry.k8s.io/pause, which cannot be pulled here): it holds
 // the pod's namespaces by sleeping until SIGINT or SIGTERM, and reaps

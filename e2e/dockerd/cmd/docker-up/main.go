@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command docker-up runs batchctl's private test Docker daemons (e2e/dockerd).
 //
 //	docker-up [flags]                start one detached in <dir>/run (make docker-up); print `export DOCKER_HOST=...`
