@@ -14,6 +14,16 @@ import (
 
 // Submit creates the Job as rendered. The API server resolves generateName.
 func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Status, error) {
+	created, err := b.create(ctx, job, nil)
+	if err != nil {
+		return nil, err
+	}
+	return toStatus(created), nil
+}
+
+// create posts the Job as rendered, for real or (dryRun) only to be
+// checked, and returns the server's object.
+func (b *backend) create(ctx context.Context, job *jobspec.Job, dryRun []string) (*batchv1.Job, error) {
 	if err := b.connect(); err != nil {
 		return nil, err
 	}
@@ -25,13 +35,10 @@ func (b *backend) Submit(ctx context.Context, job *jobspec.Job) (*backends.Statu
 	var created *batchv1.Job
 	err := b.call(ctx, "submit", ref, func(ctx context.Context) error {
 		var err error
-		created, err = b.client.createJob(ctx, obj, metav1.CreateOptions{FieldManager: "batchctl"})
+		created, err = b.client.createJob(ctx, obj, metav1.CreateOptions{FieldManager: "batchctl", DryRun: dryRun})
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return toStatus(created), nil
+	return created, err
 }
 
 // Delete removes the Job; the garbage collector removes its pods in the
