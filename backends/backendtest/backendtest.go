@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/jobspec"
 )
 
 // Options configure one run of the suite.
@@ -67,6 +68,8 @@ var cases = []struct {
 	{"Suspend", testSuspend},
 	{"WatchList", testWatchList},
 	{"DryRun", testDryRun},
+	{"ManifestForAttach", testManifestForAttach},
+	{"RetryOfOneIndex", testRetryOfOneIndex},
 }
 
 // env is one case's backend and helpers.
@@ -111,7 +114,13 @@ func (e *env) submit(s jobSpec) (*backends.Status, backends.Ref) {
 		s.labels = map[string]string{}
 	}
 	s.labels["batchctl.dev/suite-run"] = runID
-	st, err := e.b.Submit(e.ctx, s.parse(e.t))
+	return e.submitJob(s.parse(e.t))
+}
+
+// submitJob submits job as parsed and deletes it after the case.
+func (e *env) submitJob(job *jobspec.Job) (*backends.Status, backends.Ref) {
+	e.t.Helper()
+	st, err := e.b.Submit(e.ctx, job)
 	if err != nil {
 		e.t.Fatalf("Submit: %v", err)
 	}

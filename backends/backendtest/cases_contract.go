@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/batchctl/batchctl/backends"
+	"github.com/batchctl/batchctl/jobspec"
 )
 
 // sortAttempts orders attempts by index, then attempt number: backends may
@@ -193,5 +194,65 @@ func testDryRun(e *env) {
 	e.submit(spec)
 	if _, err := dr.DryRun(e.ctx, spec.parse(e.t)); !errors.Is(err, backends.ErrAlreadyExists) {
 		e.t.Errorf("DryRun of a taken name: %v, want already exists", err)
+	}
+}
+
+// testManifestForAttach: `submit --if-exists attach` compares the manifest a
+// job was submitted with (backends.Manifester) with the one given again:
+// the backend must return it as stamped, so that the same manifest hashes
+// the same and a changed one does not.
+func testManifestForAttach(e *env) {
+	m, ok := e.b.(backends.Manifester)
+	if !ok {
+		e.t.Skipf("%s keeps no manifest (submit --if-exists attach and retry are refused)", e.info.Name)
+	}
+	spec := jobSpec{name: jobName(e.t, ""), namespace: e.opt.Namespace, script: "true",
+		labels: map[string]string{"batchctl.dev/suite-run": runID}}
+	stamped := func(s jobSpec) *jobspec.Job {
+		job := s.parse(e.t)
+		if err := backends.StampSubmitted(job.Object); err != nil {
+			e.t.Fatal(err)
+		}
+		job.Annotations = job.Object.Annotations
+		return job
+	}
+	job := stamped(spec)
+	_, ref := e.submitJob(job)
+	old, err := m.Manifest(e.ctx, ref)
+	if err != nil || old == nil {
+		e.t.Fatalf("Manifest: %v, %v; want the submitted manifest", old, err)
+	}
+	if got, want := backends.SpecHash(old), job.Object.Annotations[backends.SpecHashAnnotation]; got != want {
+		e.t.Errorf("the same manifest hashes %s once stored, %s as submitted: attach would refuse it", got, want)
+	}
+	changed := spec
+	changed.env = [][2]string{{"CHANGED", "1"}}
+	if diff := backends.ManifestDiff(old, stamped(changed).Object); len(diff) == 0 || !strings.Contains(strings.Join(diff, " "), "env") {
+		e.t.Errorf("diff with a changed env: %q, want it named", diff)
+	}
+	if _, err := m.Manifest(e.ctx, backends.Ref{Name: jobName(e.t, "nosuch"), Namespace: e.opt.Namespace}); !errors.Is(err, backends.ErrNotFound) {
+		e.t.Errorf("Manifest of no job: %v, want not found", err)
+	}
+}
+
+// testRetryOfOneIndex: `batchctl retry` reruns index i of an Indexed job as
+// a NonIndexed job whose JOB_COMPLETION_INDEX says i; the backend must pass
+// it to the container as set.
+func testRetryOfOneIndex(e *env) {
+	spec := jobSpec{script: "echo index=$JOB_COMPLETION_INDEX", env: [][2]string{{"JOB_COMPLETION_INDEX", "3"}},
+		labels: map[string]string{"batchctl.dev/retry-index": "3"}}
+	spec.name = jobName(e.t, "")
+	_, ref := e.submit(spec)
+	st, _ := e.finish(ref)
+	expect(e.t, st, backends.Succeeded, "", 0, 1, 0)
+	if !e.executes {
+		return
+	}
+	var got []string
+	for _, l := range e.logs(ref, backends.LogOptions{}) {
+		got = append(got, l.text)
+	}
+	if !slices.Contains(got, "index=3") {
+		e.t.Errorf("logs %q, want index=3: the retry of index 3 would run as another index", got)
 	}
 }
