@@ -93,7 +93,7 @@ func (m *Machine) restart(p *pod, c *container, now time.Time) {
 	// The restart is a new attempt; the one it follows ended with the exit.
 	if r := &p.runs[len(p.runs)-1]; !r.finished {
 		code := last.code
-		p.closeRun(corev1.PodFailed, &code, last.reason, last.finished)
+		p.closeRun(corev1.PodFailed, &code, c.reasonOf(last), last.finished)
 	}
 	p.runs = append(p.runs, run{start: now, phase: p.phase})
 	m.startContainer(p, c, now)

@@ -158,7 +158,7 @@ func (m *Machine) ContainerExited(podName, container string, exit Exit, now time
 		if r := &p.runs[len(p.runs)-1]; !p.terminal() && !r.finished && exit.Code != 0 && m.policy() == corev1.RestartPolicyOnFailure {
 			// The attempt ends with the failure, not when the restart comes.
 			code := exit.Code
-			p.closeRun(corev1.PodFailed, &code, reason, now)
+			p.closeRun(corev1.PodFailed, &code, c.reasonOf(c.cur), now)
 		}
 		m.podSync(p, now)
 	} else {

@@ -1,6 +1,7 @@
 package jobcontroller
 
 import (
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,19 @@ type container struct {
 	waitReason string    // CrashLoopBackOff, ErrImagePull, ...
 	pullFails  int       // image-style waiting errors in a row
 	retryAt    time.Time // zero: no image-style retry pending
+}
+
+// reasonOf is the reason an attempt ended by run t of c shows: an init
+// container's marked as kubectl marks it in a pod's status (Init:Error,
+// Init:ExitCode:N without a reason), as the k8s backend's attempts do.
+func (c *container) reasonOf(t termination) string {
+	switch {
+	case !c.init:
+		return t.reason
+	case t.reason == "":
+		return fmt.Sprintf("Init:ExitCode:%d", t.code)
+	}
+	return "Init:" + t.reason
 }
 
 func (c *container) terminatedWith(code int32) bool {
@@ -264,7 +278,7 @@ func (p *pod) conditions() []corev1.PodCondition {
 func (p *pod) exitOf() (*int32, string) {
 	for _, c := range p.inits {
 		if c.state == cTerminated && c.cur.code != 0 {
-			return &c.cur.code, c.cur.reason
+			return &c.cur.code, c.reasonOf(c.cur)
 		}
 	}
 	var pick *container

@@ -36,6 +36,12 @@ type clients struct {
 	params runtime.ParameterCodec
 }
 
+// The clients' pace when the rest.Config sets none (see newClients).
+const (
+	defaultQPS   = 50
+	defaultBurst = 100
+)
+
 // newClients builds the clients the way kubernetes.NewForConfig would for
 // these two groups: one shared HTTP client (so cfg.Wrap, the request trace,
 // covers both), a shared rate limiter when cfg sets a QPS, and the generated
@@ -54,6 +60,16 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	base := *cfg
 	if base.UserAgent == "" {
 		base.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	// client-go's default when no QPS is set, 5 requests a second after a
+	// burst of 10 (kubernetes.NewForConfig's too), makes a command that
+	// needs many requests (describe, logs of many pods, wait of many jobs,
+	// retry's submits) wait on the client's own limiter rather than on the
+	// API server, which has its own fairness (API Priority and Fairness).
+	// A kubeconfig cannot set a QPS, so this applies unless a caller's
+	// rest.Config sets one.
+	if base.RateLimiter == nil && base.QPS == 0 {
+		base.QPS, base.Burst = defaultQPS, defaultBurst
 	}
 	if base.RateLimiter == nil && base.QPS > 0 {
 		if base.Burst <= 0 {

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -279,8 +280,13 @@ func podAttempts(p *corev1.Pod, base int32, events []corev1.Event) []backends.At
 }
 
 // currentAttempt is the pod's latest run: the state of its most telling
-// container (a failure, else one waiting, else one running, else done).
+// container (a failure, else one waiting, else one running, else done). An
+// init container that failed or waits is the most telling of all, its
+// reason marked as kubectl marks it (Init:Error, Init:ImagePullBackOff).
 func currentAttempt(p *corev1.Pod, idx *int32, attempt int32) backends.Attempt {
+	if a, ok := initAttempt(p, idx, attempt); ok {
+		return a
+	}
 	var failed, done *corev1.ContainerStateTerminated
 	var waiting *corev1.ContainerStateWaiting
 	var running *corev1.ContainerStateRunning
@@ -338,6 +344,54 @@ func currentAttempt(p *corev1.Pod, idx *int32, attempt int32) backends.Attempt {
 		}
 	}
 	return a
+}
+
+// initAttempt is the pod's latest run when an init container stops it
+// there: one that failed (its exit code, reason Init:Error, or
+// Init:ExitCode:N / Init:Signal:N without a reason), or one that waits for
+// something other than its turn (Init:CrashLoopBackOff, Init:ErrImagePull).
+// Sidecars (restartPolicy Always) are not what the pod waits for.
+func initAttempt(p *corev1.Pod, idx *int32, attempt int32) (backends.Attempt, bool) {
+	sidecar := map[string]bool{}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecar[c.Name] = true
+		}
+	}
+	for _, cs := range p.Status.InitContainerStatuses {
+		if sidecar[cs.Name] {
+			continue
+		}
+		switch s := cs.State; {
+		case s.Terminated != nil && s.Terminated.ExitCode == 0:
+			continue
+		case s.Terminated != nil:
+			a := terminated(p.Name, idx, attempt, s.Terminated)
+			a.Reason = initReason(s.Terminated)
+			return a, true
+		case s.Waiting != nil && s.Waiting.Reason != "" && s.Waiting.Reason != "PodInitializing" &&
+			p.Status.Phase != corev1.PodFailed && p.Status.Phase != corev1.PodSucceeded:
+			a := backends.Attempt{Pod: p.Name, Index: idx, Attempt: attempt, Phase: backends.Pending, Reason: "Init:" + s.Waiting.Reason}
+			if p.Status.StartTime != nil {
+				a.StartTime = &p.Status.StartTime.Time
+			}
+			return a, true
+		}
+		break // the init container running or next in turn: the pod is on its way
+	}
+	return backends.Attempt{}, false
+}
+
+// initReason is a failed init container's reason as kubectl shows it in
+// a pod's status.
+func initReason(t *corev1.ContainerStateTerminated) string {
+	switch {
+	case t.Reason != "":
+		return "Init:" + t.Reason
+	case t.Signal != 0:
+		return fmt.Sprintf("Init:Signal:%d", t.Signal)
+	}
+	return fmt.Sprintf("Init:ExitCode:%d", t.ExitCode)
 }
 
 // deletedAttempts are the runs of a pod known from events only: the kubelet

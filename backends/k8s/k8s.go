@@ -123,6 +123,7 @@ func (b *backend) Info() backends.Info {
 			Suspend:        true,
 			AttemptLogs:    true,
 			Namespaces:     true,
+			LogTimes:       true,
 		},
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -224,32 +223,6 @@ func finish(t *testing.T, ctx context.Context, b backends.Backend, ref backends.
 	return last
 }
 
-type logLine struct {
-	src  backends.LogSource
-	text string
-}
-
-type lineSink struct {
-	mu     sync.Mutex
-	lines  []logLine
-	onLine func(logLine)
-}
-
-func (s *lineSink) Line(src backends.LogSource, text string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lines = append(s.lines, logLine{src, text})
-	if s.onLine != nil {
-		s.onLine(logLine{src, text})
-	}
-}
-
-func (s *lineSink) get() []logLine {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]logLine(nil), s.lines...)
-}
-
 // byRun groups lines by (index, attempt), in order.
 func byRun(lines []logLine) map[string][]string {
 	out := map[string][]string{}
@@ -258,13 +231,6 @@ func byRun(lines []logLine) map[string][]string {
 		out[k] = append(out[k], l.text)
 	}
 	return out
-}
-
-func ptrOr(p *int32, def int32) int32 {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 func describe(t *testing.T, ctx context.Context, b backends.Backend, ref backends.Ref) *backends.Status {
@@ -894,18 +860,6 @@ func TestHeldLinesBounded(t *testing.T) {
 }
 
 // --- Without a cluster: attempts and waits from pod statuses and events. ---
-
-func testPod(name string, created int, phase corev1.PodPhase, cs ...corev1.ContainerStatus) corev1.Pod {
-	return corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name), CreationTimestamp: metav1.NewTime(time.Unix(int64(created), 0))},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main"}}},
-		Status:     corev1.PodStatus{Phase: phase, ContainerStatuses: cs},
-	}
-}
-
-func exited(code int32, reason string) *corev1.ContainerStateTerminated {
-	return &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, ContainerID: fmt.Sprintf("containerd://%d", code)}
-}
 
 func TestAttemptsFromPodsAndEvents(t *testing.T) {
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j", UID: "job-uid"}}

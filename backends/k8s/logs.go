@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,14 @@ type stream struct {
 	containerID string // the runtime's, "containerd://…"; "" if not known yet
 	attempt     int32
 	previous    bool
+	// since and times are the LogOptions': the stream is read with the
+	// kubelet's timestamps when either is set.
+	since time.Time
+	times bool
 }
+
+// stamped says whether the stream is asked for with timestamps.
+func (s stream) stamped() bool { return s.times || !s.since.IsZero() }
 
 func (s stream) key() string {
 	return fmt.Sprintf("%s/%s/%d", s.pod.Name, s.container, s.attempt)
@@ -251,7 +259,8 @@ func streamsOf(pod *corev1.Pod, base int32, opts backends.LogOptions) (out []str
 		kept := cs.RestartCount // the first run still readable
 		if t := cs.LastTerminationState.Terminated; cs.RestartCount > 0 && t != nil {
 			kept = cs.RestartCount - 1
-			out = append(out, stream{pod: pod, container: cs.Name, containerID: t.ContainerID, attempt: base + kept, previous: true})
+			out = append(out, stream{pod: pod, container: cs.Name, containerID: t.ContainerID, attempt: base + kept, previous: true,
+				since: opts.Since, times: opts.Times})
 		}
 		if kept > 0 {
 			lost = append(lost, lostRuns{container: cs.Name, first: base, last: base + kept - 1})
@@ -261,7 +270,8 @@ func streamsOf(pod *corev1.Pod, base int32, opts backends.LogOptions) (out []str
 			if t := cs.State.Terminated; t != nil && t.ContainerID != "" {
 				id = t.ContainerID
 			}
-			out = append(out, stream{pod: pod, container: cs.Name, containerID: id, attempt: base + cs.RestartCount})
+			out = append(out, stream{pod: pod, container: cs.Name, containerID: id, attempt: base + cs.RestartCount,
+				since: opts.Since, times: opts.Times})
 		}
 	}
 	return out, lost
@@ -286,15 +296,25 @@ func (b *backend) noteLost(pod *corev1.Pod, lost []lostRuns) {
 // pod (as the clients' podLogs, with a pace of its own). Lines are read whole up to
 // maxLine bytes (kubectl's scanner cuts them at 64 KiB), longer ones in
 // pieces of maxLine, and a partial last line is kept.
+//
+// With Times or Since the log is asked for with the kubelet's timestamps
+// (the time the runtime took each line in), which are cut off again: Times
+// passes them on in LogSource.At. Since is sent as sinceTime, which the API
+// carries in whole seconds (metav1.Time), so the kubelet may send lines of
+// up to a second before it: each line is checked against it exactly.
 func (b *backend) copyStream(ctx context.Context, s stream, follow bool, sink backends.LogSink) error {
 	ref := backends.Ref{Name: s.pod.Name, Namespace: s.pod.Namespace}
+	logOpts := &corev1.PodLogOptions{
+		Container: s.container, Previous: s.previous, Follow: follow && !s.previous, Timestamps: s.stamped(),
+	}
+	if !s.since.IsZero() {
+		logOpts.SinceTime = &metav1.Time{Time: s.since}
+	}
 	var rc io.ReadCloser
 	err := b.call(ctx, "logs", ref, func(ctx context.Context) error {
 		var err error
 		rc, err = b.client.core.Get().Namespace(s.pod.Namespace).Resource("pods").Name(s.pod.Name).SubResource("log").
-			VersionedParams(&corev1.PodLogOptions{
-				Container: s.container, Previous: s.previous, Follow: follow && !s.previous,
-			}, b.client.params).
+			VersionedParams(logOpts, b.client.params).
 			Throttle(logLimiter).
 			Stream(ctx)
 		return err
@@ -319,15 +339,23 @@ func (b *backend) copyStream(ctx context.Context, s stream, follow bool, sink ba
 	gone := "unable to retrieve container logs for " + s.containerID
 	var held []byte
 	first := true
-	err = readLines(rc, maxLine, func(line []byte) {
+	err = readLogLines(rc, maxLine, s.stamped(), func(at time.Time, line []byte) {
+		// (The kubelet's own message has no timestamp: it is not skipped.)
+		skip := !s.since.IsZero() && !at.IsZero() && at.Before(s.since)
+		src := src
+		if s.times {
+			src.At = at
+		}
 		switch {
-		case first && s.containerID != "" && string(line) == gone:
+		case first && s.containerID != "" && at.IsZero() && string(line) == gone:
 			held = append([]byte(nil), line...)
 		case held != nil:
 			sink.Line(src, string(held))
 			held = nil
-			sink.Line(src, string(line))
-		default:
+			if !skip {
+				sink.Line(src, string(line))
+			}
+		case !skip:
 			sink.Line(src, string(line))
 		}
 		first = false
@@ -358,29 +386,52 @@ func (b *backend) noteGone(s stream) {
 // limit plus the reader's buffer. A last line without a newline is passed on
 // too. It returns r's error, nil at EOF.
 func readLines(r io.Reader, limit int, fn func([]byte)) error {
+	return readLogLines(r, limit, false, func(_ time.Time, line []byte) { fn(line) })
+}
+
+// readLogLines is readLines of a log that, when stamped, begins every line
+// with the kubelet's timestamp and a space (PodLogOptions.Timestamps): fn
+// gets the time, and the line without it. The kubelet stamps a line once,
+// however long (a line the runtime split is joined first), so every piece
+// of a long line gets its line's time; and limit counts the line without
+// its timestamp, so the pieces are those of the same log read without. A
+// line that does not begin with a timestamp (the kubelet's own message that
+// a container's log is gone) comes whole, with the zero time.
+func readLogLines(r io.Reader, limit int, stamped bool, fn func(at time.Time, line []byte)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	line := make([]byte, 0, 64<<10)
+	var at time.Time
+	start := true // the next fragment begins a line
 	for {
 		frag, err := br.ReadSlice('\n')
 		content, eol := frag, false
 		if err == nil {
 			content, eol = frag[:len(frag)-1], true
 		}
+		// The first fragment of a line holds its timestamp whole: ReadSlice
+		// returns less than its 64 KiB buffer only at a newline or an error.
+		if start && len(frag) > 0 {
+			at = time.Time{}
+			if stamped {
+				at, content = cutTimestamp(content)
+			}
+			start = false
+		}
 		for len(line)+len(content) > limit {
 			n := limit - len(line)
 			line = append(line, content[:n]...)
-			fn(line)
+			fn(at, line)
 			line, content = line[:0], content[n:]
 		}
 		line = append(line, content...)
 		switch {
 		case eol:
-			fn(line)
-			line = line[:0]
+			fn(at, line)
+			line, start = line[:0], true
 		case errors.Is(err, bufio.ErrBufferFull):
 		default:
 			if len(line) > 0 {
-				fn(line)
+				fn(at, line)
 			}
 			if err == io.EOF {
 				return nil
@@ -388,6 +439,25 @@ func readLines(r io.Reader, limit int, fn func([]byte)) error {
 			return err
 		}
 	}
+}
+
+// maxStamp bounds the timestamp the kubelet puts before a line:
+// 2006-01-02T15:04:05.000000000+07:00 is 35 bytes.
+const maxStamp = 40
+
+// cutTimestamp splits the kubelet's "TIMESTAMP " off the start of b (RFC
+// 3339, nanoseconds; the runtime's zone), returning the time in UTC and the
+// rest; the zero time and b unchanged when b does not begin with one.
+func cutTimestamp(b []byte) (time.Time, []byte) {
+	i := bytes.IndexByte(b[:min(len(b), maxStamp+1)], ' ')
+	if i < 0 {
+		return time.Time{}, b
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b[:i]))
+	if err != nil {
+		return time.Time{}, b
+	}
+	return t.UTC(), b[i+1:]
 }
 
 // follow streams every container run as it starts, from a pod watch, until
@@ -476,7 +546,7 @@ func (b *backend) follow(ctx context.Context, ref backends.Ref, job *batchv1.Job
 		})
 	}()
 
-	err := b.Watch(ctx, ref, func(st *backends.Status) bool { return st.Phase.Terminal() })
+	err := b.watch(ctx, ref, false, func(st *backends.Status) bool { return st.Phase.Terminal() })
 	stopWatch()
 	<-podsDone
 	if err != nil {

@@ -17,11 +17,11 @@ import (
 // while some of its active pods are not running (status.ready < active:
 // scheduling, pulling an image, creating the container, crash-looping) does
 // it read those pods too, to say why in the message ("waiting: pod X:
-// ImagePullBackOff: …"). That second request lists only the job's
-// unfinished pods (a field selector on the phase), at most waitingSample of
-// them, so its size is bounded by the parallelism and by a constant, never
-// by the completions; and a job whose pods all run costs one request, as
-// before.
+// ImagePullBackOff: …"; Watch says so too, see waitExplainer). That second
+// request lists only the job's unfinished pods (a field selector on the
+// phase), at most waitingSample of them, so its size is bounded by the
+// parallelism and by a constant, never by the completions; and a job whose
+// pods all run costs one request, as before.
 func (b *backend) Status(ctx context.Context, ref backends.Ref) (*backends.Status, error) {
 	job, err := b.get(ctx, "status", ref)
 	if err != nil {
@@ -178,16 +178,21 @@ func (b *backend) pods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, err
 // unfinishedPods lists the job's pods that are neither Succeeded nor
 // Failed: the active and terminating ones, at most waitingSample of them.
 func (b *backend) unfinishedPods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, error) {
-	pods, err := b.listJobPods(ctx, job, metav1.ListOptions{
-		LabelSelector: podSelector(job),
-		FieldSelector: "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed),
-		Limit:         waitingSample,
-	})
+	pods, err := b.listJobPods(ctx, job, unfinishedPodsOptions(job))
 	if err != nil {
 		return nil, err
 	}
 	sortPods(pods)
 	return pods, nil
+}
+
+// unfinishedPodsOptions select the pods unfinishedPods lists.
+func unfinishedPodsOptions(job *batchv1.Job) metav1.ListOptions {
+	return metav1.ListOptions{
+		LabelSelector: podSelector(job),
+		FieldSelector: "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed),
+		Limit:         waitingSample,
+	}
 }
 
 func (b *backend) listJobPods(ctx context.Context, job *batchv1.Job, opts metav1.ListOptions) ([]corev1.Pod, error) {

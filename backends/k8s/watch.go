@@ -16,7 +16,10 @@ import (
 	"github.com/batchctl/batchctl/backends"
 )
 
-var errGone = errors.New("job deleted")
+var (
+	errGone      = errors.New("job deleted")
+	errWatchDone = errors.New("watch done") // fn returned true for a status waitExplainer reported
+)
 
 // Watch follows one Job through an informer (list, then watch): after a
 // dropped connection or a restarted API server it re-lists, so the terminal
@@ -30,17 +33,35 @@ var errGone = errors.New("job deleted")
 // ctx lasts; a permanent one (a certificate, a revoked or forbidden
 // identity) ends the watch with its classified error instead of a silent
 // retry loop.
+//
+// While some of the job's active pods do not run, the statuses say why, as
+// Status's do: see waitExplainer for how, and at what cost.
 func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends.Status) bool) error {
+	return b.watch(ctx, ref, true, fn)
+}
+
+// watch is Watch, whose statuses explain waiting pods only when explain
+// (logs -f, which watches the pods anyway, has no use for it).
+func (b *backend) watch(ctx context.Context, ref backends.Ref, explain bool, fn func(*backends.Status) bool) error {
 	job, err := b.get(ctx, "watch", ref)
 	if err != nil {
 		return err
 	}
-	if fn(toStatus(job)) {
+	explainer := newWaitExplainer(b, fn)
+	explainer.off = !explain
+	if explainer.deliver(job) {
 		return nil
 	}
 	ref.Namespace = job.Namespace
 	informerCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	explainCtx, stopExplaining := context.WithCancel(informerCtx)
+	explaining := make(chan struct{})
+	go func() {
+		defer close(explaining)
+		explainer.run(explainCtx, func() { stop(errWatchDone) })
+	}()
+	defer func() { stopExplaining(); <-explaining }()
 	// fail ends the informer on an error no retry cures; the reflector
 	// would retry it forever.
 	fail := func(err error) error {
@@ -75,11 +96,15 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 				return false, nil // the informer's initial list repeats what Get saw
 			}
 			lastRV = j.ResourceVersion
-			return fn(toStatus(j)), nil
+			return explainer.deliver(j), nil
 		}
 		return false, nil
 	})
+	stopExplaining()
+	<-explaining // no call of fn after this one returns, nor beside the next
 	switch {
+	case errors.Is(context.Cause(informerCtx), errWatchDone):
+		return nil
 	case errors.Is(err, errGone):
 		return &backends.Error{Kind: backends.ErrNotFound, Op: "watch", Ref: ref, Msg: fmt.Sprintf("job %s was deleted", ref.Name)}
 	case err != nil && ctx.Err() != nil:
@@ -87,7 +112,7 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 	case err != nil && informerCtx.Err() != nil:
 		return b.classify("watch", ref, context.Cause(informerCtx))
 	case errors.Is(err, watchtools.ErrWatchClosed):
-		return b.Watch(ctx, ref, fn)
+		return b.watch(ctx, ref, explain, fn)
 	case err != nil:
 		return b.classify("watch", ref, err)
 	}

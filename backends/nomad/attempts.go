@@ -109,8 +109,10 @@ func exitCode(e *api.TaskEvent) int32 {
 
 // allocAttempts merges the runs of an allocation's tasks: attempt k is every
 // task's k-th run (a task that did not restart has fewer). taskOrder is the
-// group's task names in order, so the first failing task gives the reason.
-func allocAttempts(a *api.AllocationListStub, taskOrder []string) []backends.Attempt {
+// group's task names in order, so the first failing task gives the reason;
+// one of inits (init containers) gives it as kubectl shows a pod its init
+// container failed: Init:Error.
+func allocAttempts(a *api.AllocationListStub, taskOrder []string, inits map[string]bool) []backends.Attempt {
 	runs := make([][]run, len(taskOrder))
 	n := 1
 	for i, name := range taskOrder {
@@ -122,6 +124,7 @@ func allocAttempts(a *api.AllocationListStub, taskOrder []string) []backends.Att
 		at := &atts[k]
 		at.Pod = shortID(a.ID)
 		var failed, running, pending, succeeded *run
+		failedInit := false
 		for i := range runs {
 			if k >= len(runs[i]) {
 				continue
@@ -130,7 +133,7 @@ func allocAttempts(a *api.AllocationListStub, taskOrder []string) []backends.Att
 			switch r.phase {
 			case phaseFailed:
 				if failed == nil {
-					failed = r
+					failed, failedInit = r, inits[taskOrder[i]]
 				}
 			case phaseRunning:
 				running = r
@@ -151,6 +154,9 @@ func allocAttempts(a *api.AllocationListStub, taskOrder []string) []backends.Att
 		switch {
 		case failed != nil:
 			at.Phase, at.ExitCode, at.Reason = phaseFailed, failed.exit, failed.reason
+			if failedInit {
+				at.Reason = "Init:" + failed.reason
+			}
 		case running != nil:
 			at.Phase = phaseRunning
 		case pending != nil:
@@ -185,6 +191,21 @@ func allocAttempts(a *api.AllocationListStub, taskOrder []string) []backends.Att
 		}
 	}
 	return atts
+}
+
+// initTasks are the group's tasks translated from init containers: its
+// prestart tasks that are not sidecars, as derivedJob reads them back.
+func initTasks(tg *api.TaskGroup) map[string]bool {
+	inits := map[string]bool{}
+	for _, t := range tg.Tasks {
+		if l := t.Lifecycle; l != nil && l.Hook == api.TaskLifecycleHookPrestart && !l.Sidecar {
+			inits[t.Name] = true
+		}
+	}
+	if len(inits) == len(tg.Tasks) { // only prestart tasks: they are the containers
+		return nil
+	}
+	return inits
 }
 
 // allTasksDead: every task has ended for good, or exited 0 (a batch task

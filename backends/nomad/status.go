@@ -121,12 +121,13 @@ func assess(job *api.Job, allocs []*api.AllocationListStub, now time.Time) (*bac
 	for _, t := range tg.Tasks {
 		tasks = append(tasks, t.Name)
 	}
+	inits := initTasks(tg)
 	groups := byIndex(allocs, deref(tg.Name))
 	started := false
 	for _, g := range groups {
 		var base int32
 		for _, a := range g.allocs {
-			atts := allocAttempts(a, tasks)
+			atts := allocAttempts(a, tasks, inits)
 			for i := range atts {
 				atts[i].Index, atts[i].Attempt = ptr(g.index), base+int32(i)
 				if atts[i].StartTime != nil {

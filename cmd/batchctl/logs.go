@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -56,7 +57,7 @@ func logsCommand() *cli.Command {
 				idx := int32(i)
 				opts.Index = &idx
 			}
-			prefix := c.Bool("prefix") || len(refs) > 1 || manyAttempts(st, opts)
+			prefix := c.Bool("prefix") || len(refs) > 1 || manyAttempts(c.Context, b, refs[0], st, opts)
 			sink := newLineSink(c.App.Writer, prefix, opts.Follow)
 			sink.jobLabels = c.IsSet("selector")
 			var tail backends.LogSink = sink
@@ -173,18 +174,31 @@ func checkIndex(i int, st *backends.Status) error {
 // manyAttempts decides the default prefixing: lines need a source label once
 // more than one attempt (of the selected index) has run, or could still run
 // while following.
-func manyAttempts(st *backends.Status, opts backends.LogOptions) bool {
-	if n := len(st.Attempts); n > 0 {
-		count := 0
-		for _, a := range st.Attempts {
-			if opts.Index == nil || (a.Index != nil && *a.Index == *opts.Index) {
-				count++
-			}
-		}
-		if count > 1 {
+//
+// A backend may leave the attempts out of Status for cost (k8s); its pod
+// counts then miss a container restarted in place (OnFailure): one pod, many
+// runs. Following, whose lines go out as they come and cannot be labelled
+// afterwards, asks a Describer for the attempts once a pod exists.
+func manyAttempts(ctx context.Context, b backends.Backend, ref backends.Ref, st *backends.Status, opts backends.LogOptions) bool {
+	attempts := st.Attempts
+	if len(attempts) == 0 {
+		pods := st.Succeeded + st.Failed + st.Active
+		if opts.Index == nil && pods > 1 {
 			return true
 		}
-	} else if opts.Index == nil && st.Succeeded+st.Failed+st.Active > 1 {
+		if d, ok := b.(backends.Describer); ok && opts.Follow && pods > 0 {
+			if full, err := d.Describe(ctx, ref); err == nil {
+				attempts = full.Attempts
+			}
+		}
+	}
+	count := 0
+	for _, a := range attempts {
+		if opts.Index == nil || (a.Index != nil && *a.Index == *opts.Index) {
+			count++
+		}
+	}
+	if count > 1 {
 		return true
 	}
 	return opts.Follow && !st.Phase.Terminal() && opts.Index == nil && (st.Completions > 1 || st.Parallelism > 1)
