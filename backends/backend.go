@@ -170,6 +170,21 @@ type Capabilities struct {
 	// LogTimes: the backend knows when each log line was written: Logs
 	// fills LogSource.At when LogOptions.Times asks, and honours Since.
 	LogTimes bool
+
+	// CronJobs: the backend is a Scheduler: CronJobs with their schedule,
+	// timeZone, suspend and trigger (concurrencyPolicy Allow).
+	CronJobs bool
+	// CronForbid: concurrencyPolicy Forbid skips a run while a Job the
+	// schedule started is active.
+	CronForbid bool
+	// CronReplace: concurrencyPolicy Replace deletes the active Job and
+	// starts the new one.
+	CronReplace bool
+	// CronHistory: finished Jobs beyond the history limits are deleted.
+	CronHistory bool
+	// CronStartingDeadline: a run missed by more than
+	// startingDeadlineSeconds is skipped; a missed run within it is made up.
+	CronStartingDeadline bool
 }
 
 // ManagedByLabel marks the jobs batchctl created; List selects on it.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -208,6 +209,12 @@ func buildSpent(source string, root *yaml.Node, spent *budget) (*Job, error) {
 
 // checkTypeMeta refuses a manifest that says it is something other than a batch/v1 Job.
 func checkTypeMeta(source string, root *yaml.Node) ErrorList {
+	return checkTypeMetaOf(source, root, wantKind)
+}
+
+// checkTypeMetaOf refuses a manifest that says it is something other than
+// a batch/v1 object of one of kinds.
+func checkTypeMetaOf(source string, root *yaml.Node, kinds ...string) ErrorList {
 	var errs ErrorList
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -217,10 +224,10 @@ func checkTypeMeta(source string, root *yaml.Node) ErrorList {
 		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
 			continue // not a string: the schema walk reports it
 		}
-		want := map[string]string{"apiVersion": wantAPIVersion, "kind": wantKind}[k.Value]
-		if want != "" && v.Value != want {
+		want := map[string][]string{"apiVersion": {wantAPIVersion}, "kind": kinds}[k.Value]
+		if want != nil && !slices.Contains(want, v.Value) {
 			errs = append(errs, &FieldError{File: source, Line: v.Line, Col: v.Column, Field: k.Value,
-				Msg: unsupported(v.Value, want)})
+				Msg: unsupported(v.Value, want...)})
 		}
 	}
 	return errs

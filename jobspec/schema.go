@@ -38,11 +38,14 @@ type walker struct {
 	abort      bool // stop walking: a limit was hit
 	locs       map[string]loc
 	unmodelled []string
+	// leaves and prefixes are the modelled field patterns (model.go) of
+	// the kind of object walked.
+	leaves, prefixes map[string]bool
 	budget
 }
 
 func newWalker(file string) *walker {
-	return &walker{file: file, locs: map[string]loc{}}
+	return &walker{file: file, locs: map[string]loc{}, leaves: modelledLeaves, prefixes: modelledPrefixes}
 }
 
 func (w *walker) errorAt(n *yaml.Node, field, msg string) {
@@ -103,9 +106,9 @@ func (w *walker) track(path, pattern string, v *yaml.Node) bool {
 		return false
 	}
 	switch {
-	case modelledLeaves[pattern]:
+	case w.leaves[pattern]:
 		return false
-	case modelledPrefixes[pattern]:
+	case w.prefixes[pattern]:
 		return true
 	}
 	w.unmodelled = append(w.unmodelled, path)

@@ -28,6 +28,9 @@ type validator struct {
 	locs    map[string]loc
 	errs    ErrorList
 	tooMany bool
+	// prefix is prepended to every path: "spec.jobTemplate." while a
+	// CronJob's template is checked with the Job's rules.
+	prefix string
 }
 
 // at finds where path is written, or its nearest written ancestor: a missing
@@ -62,6 +65,7 @@ func (v *validator) add(path, msg string) {
 		v.tooMany = true
 		return
 	}
+	path = v.prefix + path
 	line, col := v.at(path, false)
 	v.errs = append(v.errs, &FieldError{File: v.file, Line: line, Col: col, Field: path, Msg: msg})
 }
@@ -72,6 +76,7 @@ func (v *validator) addKey(mapField, key, msg string) {
 		v.tooMany = true
 		return
 	}
+	mapField = v.prefix + mapField
 	line, col := v.at(mapField+"["+key+"]", true)
 	v.errs = append(v.errs, &FieldError{File: v.file, Line: line, Col: col, Field: mapField, Msg: msg})
 }
@@ -233,8 +238,8 @@ func (v *validator) jobSpec(s *batchv1.JobSpec) {
 	}
 	// Names are unique across both lists; the later one in the file is the duplicate.
 	slices.SortStableFunc(all, func(a, b named) int {
-		al, ac := v.at(a.path, false)
-		bl, bc := v.at(b.path, false)
+		al, ac := v.at(v.prefix+a.path, false)
+		bl, bc := v.at(v.prefix+b.path, false)
 		return cmp.Or(cmp.Compare(al, bl), cmp.Compare(ac, bc))
 	})
 	seen := map[string]bool{}

@@ -38,7 +38,7 @@ func Run(t *testing.T, opt Options) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = time.Minute
 	}
-	for _, c := range cases {
+	for _, c := range append(cases, cronCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.fn(newEnv(t, opt))

@@ -45,8 +45,13 @@ func podWaiting(p *corev1.Pod) (w waiting, ok bool) {
 	}
 	several := len(p.Spec.InitContainers)+len(p.Spec.Containers) > 1
 	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
-	for _, cs := range statuses {
+	for i, cs := range statuses {
 		wt := cs.State.Waiting
+		if i < len(p.Status.InitContainerStatuses) && wt == nil {
+			// An init container on its way: the containers after it
+			// only wait for it (PodInitializing), so it is the reason.
+			wt = initWaiting(cs)
+		}
 		if wt == nil {
 			continue
 		}
@@ -74,6 +79,24 @@ func podWaiting(p *corev1.Pod) (w waiting, ok bool) {
 		return waiting{pod: name, reason: "Pending", message: msg}, true
 	}
 	return w, false
+}
+
+// initWaiting is what an init container that is not waiting holds its pod
+// up with, as kubectl's STATUS column puts it: Init:Error between a failed
+// run and its restart (stuck), Init:Running while it runs (stuck once it
+// has failed before: a crash loop). nil once it completed.
+func initWaiting(cs corev1.ContainerStatus) *corev1.ContainerStateWaiting {
+	switch t := cs.State.Terminated; {
+	case t != nil && t.ExitCode == 0:
+		return nil
+	case t != nil:
+		return &corev1.ContainerStateWaiting{Reason: "Init:" + orElse(t.Reason, "Error"), Message: fmt.Sprintf("exited %d", t.ExitCode)}
+	case cs.State.Running != nil && cs.RestartCount > 0:
+		return &corev1.ContainerStateWaiting{Reason: "Init:Running", Message: fmt.Sprintf("restarted %d times", cs.RestartCount)}
+	case cs.State.Running != nil:
+		return &corev1.ContainerStateWaiting{Reason: "PodInitializing", Message: "init container running"}
+	}
+	return nil
 }
 
 // explainWaiting says why a job's pods do not run, for the status message:

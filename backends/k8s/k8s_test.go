@@ -929,6 +929,12 @@ func TestExplainWaiting(t *testing.T) {
 		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 1s"}}})
 	running := testPod("p-4", 4, corev1.PodRunning, corev1.ContainerStatus{Name: "main",
 		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
+	initLoop := testPod("p-6", 6, corev1.PodPending, corev1.ContainerStatus{Name: "main",
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}})
+	initLoop.Spec.InitContainers = []corev1.Container{{Name: "setup"}}
+	initLoop.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup", RestartCount: 3,
+		LastTerminationState: corev1.ContainerState{Terminated: exited(1, "Error")},
+		State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 	unscheduled := testPod("p-5", 5, corev1.PodPending)
 	unscheduled.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
 		Reason: "Unschedulable", Message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."}}
@@ -940,6 +946,8 @@ func TestExplainWaiting(t *testing.T) {
 		{[]corev1.Pod{creating, running}, "waiting: pod p-1: ContainerCreating"},
 		{[]corev1.Pod{creating, pulling, running}, `waiting: pod p-2: ImagePullBackOff: Back-off pulling image "x": nope (and 1 more pod waiting)`},
 		{[]corev1.Pod{looping}, "waiting: pod p-3: CrashLoopBackOff: back-off 1s; last run exited 1 (Error)"},
+		// an init container running again after failures holds the pod up, not PodInitializing
+		{[]corev1.Pod{initLoop}, "waiting: pod p-6/setup: Init:Running: restarted 3 times; last run exited 1 (Error)"},
 		{[]corev1.Pod{unscheduled, creating}, "waiting: pod p-5: Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. (and 1 more pod waiting)"},
 	} {
 		if got := explainWaiting(tc.pods, nil); got != tc.want {

@@ -103,6 +103,8 @@ func (b *backend) Info() backends.Info {
 			AttemptLogs:    true,
 			Namespaces:     true,
 			LogTimes:       true,
+
+			CronJobs: true, CronForbid: true, CronReplace: true, CronHistory: true, CronStartingDeadline: true,
 		},
 	}
 }

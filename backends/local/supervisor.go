@@ -37,6 +37,9 @@ const superviseEnv = "_BATCHCTL_LOCAL_SUPERVISE"
 // as one (by Submit); otherwise it returns at once. main and every TestMain
 // of a binary that submits local jobs must call it first.
 func MaybeSupervise() {
+	if arg, ok := os.LookupEnv(scheduleEnv); ok {
+		os.Exit(runScheduler(arg)) // a CronJob's scheduler (cron_scheduler.go)
+	}
 	arg, ok := os.LookupEnv(superviseEnv)
 	if !ok {
 		return

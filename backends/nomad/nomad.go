@@ -113,6 +113,11 @@ func (b *backend) Info() backends.Info {
 			Suspend:        false, // refused: Nomad would re-run completed allocations (cannotSuspend)
 			AttemptLogs:    true,
 			Namespaces:     true,
+
+			CronJobs:    true,
+			CronForbid:  true,  // prohibit_overlap (a skipped run is not made up: see cron.go)
+			CronReplace: false, // Nomad cannot stop the running job for the next
+			CronHistory: true,  // emulated: batchctl purges when it reads the CronJob
 		},
 	}
 }

@@ -101,11 +101,15 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 	ref = b.ref(ref)
 	return b.call(ctx, "delete", ref, func(c *api.Client) error {
 		q := b.query(ref).WithContext(ctx)
-		if _, _, err := c.Jobs().Info(ref.Name, q); err != nil {
+		j, _, err := c.Jobs().Info(ref.Name, q)
+		if err != nil {
 			return err
 		}
+		if j.Periodic != nil {
+			return notFound("delete", ref) // a CronJob: DeleteCronJob removes it
+		}
 		w := (&api.WriteOptions{Namespace: ref.Namespace, Region: b.cfg.Region}).WithContext(ctx)
-		_, _, err := c.Jobs().DeregisterOpts(ref.Name, &api.DeregisterOptions{Purge: true}, w)
+		_, _, err = c.Jobs().DeregisterOpts(ref.Name, &api.DeregisterOptions{Purge: true}, w)
 		return err
 	})
 }
@@ -132,7 +136,9 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 	}
 	var refs []backends.Ref
 	for _, j := range stubs {
-		if j.Type == api.JobTypeBatch && j.ParentID == "" && managed(j.Meta) && backends.Matches(opts.Selector, labelsOf(j.Meta)) {
+		// A CronJob's runs (its children) are Jobs; the CronJob is not.
+		ownJob := j.ParentID == "" || j.Meta[backends.CronJobLabel] != ""
+		if j.Type == api.JobTypeBatch && !j.Periodic && ownJob && managed(j.Meta) && backends.Matches(opts.Selector, labelsOf(j.Meta)) {
 			refs = append(refs, backends.Ref{Name: j.ID, Namespace: j.Namespace})
 		}
 	}

@@ -45,6 +45,10 @@ func (b *backend) load(ctx context.Context, op string, ref backends.Ref, waitInd
 		return nil, &backends.Error{Kind: backends.ErrNotFound, Op: op, Ref: ref,
 			Msg: fmt.Sprintf("Nomad job %s is not a batch job batchctl can run", ref.Name)}
 	}
+	if s.job.Periodic != nil { // a CronJob (cron.go): its runs are the jobs
+		return nil, &backends.Error{Kind: backends.ErrNotFound, Op: op, Ref: ref,
+			Msg: fmt.Sprintf("job %s not found in Nomad namespace %s (%s is a CronJob: cronjob/%s)", ref.Name, ref.Namespace, ref.Name, ref.Name)}
+	}
 	return &s, nil
 }
 

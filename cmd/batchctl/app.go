@@ -43,6 +43,7 @@ func newApp(reg *backends.Registry, stdin io.Reader, stdout, stderr io.Writer) *
 			listCommand(),
 			deleteCommand(),
 			retryCommand(),
+			triggerCommand(),
 			suspendCommand(),
 			resumeCommand(),
 			renderCommand(),

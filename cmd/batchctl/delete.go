@@ -49,16 +49,27 @@ func deleteCommand() *cli.Command {
 					fmt.Fprintln(c.App.ErrWriter, "no jobs found")
 				}
 			}
+			named := len(sel.refs) > 0 && len(sel.phases) == 0
 			var firstErr error
-			for _, ref := range refs {
-				err := b.Delete(c.Context, ref)
-				if err == nil && c.Bool("wait") {
+			for i, ref := range refs {
+				kind, arg := "job", ""
+				if named {
+					arg = c.Args().Get(i) // cronjob/NAME, or a NAME no Job has: a CronJob (cronjob.go)
+				}
+				var err error
+				if !isCronArg(arg) {
+					err = b.Delete(c.Context, ref)
+				}
+				if isCronArg(arg) || cronExists(c, b, s, arg, err) {
+					kind = "cronjob"
+					err = deleteCron(c, b, ref, c.Bool("wait"), c.Duration("timeout"))
+				} else if err == nil && c.Bool("wait") {
 					err = waitGone(c.Context, b, ref, c.Duration("timeout"))
 				}
 				switch {
 				case err == nil:
 					if !c.Bool("quiet") {
-						fmt.Fprintf(c.App.Writer, "job/%s deleted\n", refArg(ref, s, b.Info()))
+						fmt.Fprintf(c.App.Writer, "%s/%s deleted\n", kind, refArg(ref, s, b.Info()))
 					}
 				case errors.Is(err, backends.ErrNotFound) && c.Bool("ignore-not-found"):
 				default:

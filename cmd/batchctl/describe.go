@@ -36,12 +36,18 @@ func describeCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
+			if isCronArg(name) {
+				return describeCronOf(c, b, s, name, format, nil) // cronjob.go
+			}
 			ref := refFor(name, s)
 			var st *backends.Status
 			if d, ok := b.(backends.Describer); ok {
 				st, err = d.Describe(c.Context, ref)
 			} else {
 				st, err = b.Status(c.Context, ref)
+			}
+			if cronFallback(name, b, err) {
+				return describeCronOf(c, b, s, name, format, err)
 			}
 			if err != nil {
 				return err

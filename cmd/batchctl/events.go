@@ -27,6 +27,9 @@ func eventsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if isCronArg(name) {
+				return usagef("events: %s is a CronJob, whose Jobs have the events: list them with `batchctl list`; `describe %s` shows its schedule", name, name)
+			}
 			format := c.String("output")
 			if format == "" {
 				format = outTable

@@ -103,10 +103,10 @@ func openBackend(c *cli.Context) (backends.Backend, settings, error) {
 }
 
 // refFor names a job given on the command line: NAME, NAMESPACE/NAME, or
-// either behind "job/", so what -q and -o name print can be piped back in.
-// A namespace in the argument beats -n.
+// either behind "job/" (or "cronjob/", see cronjob.go), so what -q and -o
+// name print can be piped back in. A namespace in the argument beats -n.
 func refFor(arg string, s settings) backends.Ref {
-	arg = strings.TrimPrefix(arg, "job/")
+	_, arg = splitKind(arg)
 	if ns, name, ok := strings.Cut(arg, "/"); ok {
 		return backends.Ref{Name: name, Namespace: ns}
 	}
@@ -120,7 +120,9 @@ func jobArg(st *backends.Status, s settings, info backends.Info) string {
 	if inForce == "" {
 		inForce = info.DefaultNamespace
 	}
-	if st.Namespace == "" || st.Namespace == inForce {
+	// A name with a slash (a Nomad CronJob's run, "NAME/periodic-TIME")
+	// reads back only with its namespace.
+	if st.Namespace == "" || (st.Namespace == inForce && !strings.Contains(st.Name, "/")) {
 		return st.Name
 	}
 	return st.Namespace + "/" + st.Name

@@ -17,13 +17,15 @@ func listCommand() *cli.Command {
 	return &cli.Command{
 		Name:    "list",
 		Aliases: []string{"ls"},
-		Usage:   "list the jobs batchctl manages",
-		Description: "--watch prints the list, then one line per job that changes (JSON Lines with -o json), until\n" +
-			"interrupted.",
+		Usage:   "list the jobs and CronJobs batchctl manages",
+		Description: "Jobs and CronJobs together, with a KIND column once there are CronJobs; --kind CronJob lists\n" +
+			"CronJobs alone, with their schedule. --watch prints the list, then one line per job that changes\n" +
+			"(JSON Lines with -o json), until interrupted; it follows Jobs only.",
 		Flags: append(connectionFlags(),
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label selector, e.g. team=data,tier!=test, env in (a,b)"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "list jobs in every namespace"},
 			&cli.StringFlag{Name: "phase", Usage: "only jobs in these phases: Pending, Running, Succeeded, Failed (comma-separated)"},
+			&cli.StringFlag{Name: "kind", Usage: "only these kinds: Job, CronJob (comma-separated; default both)"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "after the list, print every job that changes"},
 			&cli.DurationFlag{Name: "timeout", Usage: "with --watch: stop watching after this long (exit 0)"},
 			outputFlag("table, wide, json (an array; JSON Lines with --watch), yaml, name (default table)"),
@@ -47,6 +49,13 @@ func listCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			wantJobs, wantCrons, err := parseKinds(c.String("kind"))
+			if err != nil {
+				return err
+			}
+			if c.Bool("watch") && !wantJobs {
+				return usagef("list --watch follows Jobs; `batchctl status --watch cronjob/NAME` follows a CronJob")
+			}
 			b, s, err := openBackend(c)
 			if err != nil {
 				return err
@@ -57,9 +66,18 @@ func listCommand() *cli.Command {
 			if c.Bool("watch") {
 				return watchList(c, b, opts, keep, newStatusWriter(c, format, s, b.Info()), format)
 			}
-			all, err := b.List(c.Context, opts)
-			if err != nil {
-				return err
+			// CronJobs have no phase: --phase lists Jobs only.
+			var crons []*backends.CronJobStatus
+			if wantCrons && len(phases) == 0 {
+				if crons, err = listCronJobs(c, b, opts); err != nil {
+					return err
+				}
+			}
+			var all []*backends.Status
+			if wantJobs {
+				if all, err = b.List(c.Context, opts); err != nil {
+					return err
+				}
 			}
 			var sts []*backends.Status
 			for _, st := range all {
@@ -67,9 +85,15 @@ func listCommand() *cli.Command {
 					sts = append(sts, st)
 				}
 			}
-			if len(sts) == 0 && (format == outTable || format == outWide) {
+			table := format == outTable || format == outWide
+			switch {
+			case len(sts) == 0 && len(crons) == 0 && table:
 				c.App.ErrWriter.Write([]byte("no jobs found\n"))
 				return nil
+			case !wantJobs && table:
+				return writeCronTable(c.App.Writer, crons, format == outWide)
+			case len(crons) > 0 || !wantJobs:
+				return writeMixed(c, newStatusWriter(c, format, s, b.Info()), s, b.Info(), format, sts, crons)
 			}
 			return newStatusWriter(c, format, s, b.Info()).write(sts, true)
 		}),

@@ -143,7 +143,16 @@ func logTargets(c *cli.Context, b backends.Backend, s settings) ([]backends.Ref,
 		return nil, nil, err
 	}
 	ref := refFor(name, s)
-	st, err := b.Status(c.Context, ref)
+	var st *backends.Status
+	if !isCronArg(name) {
+		st, err = b.Status(c.Context, ref)
+	}
+	if isCronArg(name) || cronFallback(name, b, err) {
+		// A CronJob's logs are its most recent Job's (cronjob.go).
+		if st, _, err = latestRun(c, b, s, name, err); err == nil {
+			ref = backends.Ref{Name: st.Name, Namespace: st.Namespace}
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -124,6 +124,15 @@ func deleteLocalJobs(t *testing.T, stateDir string) {
 	}
 	defer b.Close()
 	ctx := context.Background()
+	// CronJobs first: their schedulers stop, and their Jobs go with them.
+	if sch, ok := b.(backends.Scheduler); ok {
+		crons, _ := sch.ListCronJobs(ctx, backends.ListOptions{AllNamespaces: true})
+		for _, cj := range crons {
+			if err := sch.DeleteCronJob(ctx, backends.Ref{Name: cj.Name, Namespace: cj.Namespace}); err != nil && !errors.Is(err, backends.ErrNotFound) {
+				t.Errorf("cleanup: delete cronjob %s/%s: %v", cj.Namespace, cj.Name, err)
+			}
+		}
+	}
 	jobs, err := b.List(ctx, backends.ListOptions{AllNamespaces: true})
 	if err != nil {
 		return

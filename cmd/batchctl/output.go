@@ -213,6 +213,9 @@ func progressLine(st *backends.Status, elapsed time.Duration) string {
 	if st.NextRetry != nil && !st.Phase.Terminal() {
 		line += "  next retry in " + shortDuration(time.Until(*st.NextRetry).Truncate(time.Second))
 	}
+	if st.Message != "" && !st.Phase.Terminal() {
+		line += "  " + st.Message // why it waits, where the backend says
+	}
 	return line
 }
 

@@ -31,7 +31,7 @@ func renderCommand() *cli.Command {
 					return err
 				}
 			}
-			jobs, err := loadJobs(c.Args().First(), c.App.Reader)
+			jobs, cron, err := loadJobsOrCron(c.Args().First(), c.App.Reader)
 			if err != nil {
 				return err
 			}
@@ -40,6 +40,9 @@ func renderCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
+			if cron != nil {
+				return renderCron(c, b, s, cron, format) // cronjob.go
+			}
 			if len(jobs) > 1 && c.IsSet("name") {
 				return usagef("render: --name names one job; the file holds %d", len(jobs))
 			}

@@ -55,6 +55,9 @@ func retry(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if isCronArg(name) {
+		return usagef("retry: %s is a CronJob; `batchctl trigger %s` runs it now, and retry retries one of its Jobs", name, name)
+	}
 	b, s, err := openBackend(c)
 	if err != nil {
 		return err

@@ -38,18 +38,28 @@ func statusCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
+			if isCronArg(name) {
+				return showCron(c, b, s, name, format, c.Bool("watch")) // cronjob.go
+			}
 			ref := refFor(name, s)
 			if c.Bool("retries") {
 				return familyStatus(c, b, s, ref, format)
 			}
 			if !c.Bool("watch") {
 				st, err := b.Status(c.Context, ref)
+				if cronFallback(name, b, err) {
+					return showCronOr(c, b, s, name, format, err)
+				}
 				if err != nil {
 					return err
 				}
 				return newStatusWriter(c, format, s, b.Info()).one(st)
 			}
-			return watchStatus(c, b, ref, newStatusWriter(c, format, s, b.Info()))
+			err = watchStatus(c, b, ref, newStatusWriter(c, format, s, b.Info()))
+			if cronFallback(name, b, err) {
+				return showCronOr(c, b, s, name, format, err)
+			}
+			return err
 		}),
 	}
 }
@@ -91,7 +101,7 @@ func watchStatus(c *cli.Context, b backends.Backend, ref backends.Ref, sw status
 // sameCounts ignores fields that change without news (attempt timings).
 func sameCounts(a, b *backends.Status) bool {
 	return a.Phase == b.Phase && a.Active == b.Active && a.Succeeded == b.Succeeded && a.Failed == b.Failed &&
-		a.Reason == b.Reason && reflect.DeepEqual(a.CompletionTime, b.CompletionTime)
+		a.Reason == b.Reason && a.Message == b.Message && reflect.DeepEqual(a.CompletionTime, b.CompletionTime)
 }
 
 // familyStatus prints a job and its retries, and their combined outcome.

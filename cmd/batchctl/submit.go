@@ -48,7 +48,7 @@ func submit(c *cli.Context) error {
 			return err
 		}
 	}
-	jobs, err := loadJobs(c.Args().First(), c.App.Reader)
+	jobs, cron, err := loadJobsOrCron(c.Args().First(), c.App.Reader)
 	if err != nil {
 		return err
 	}
@@ -57,6 +57,9 @@ func submit(c *cli.Context) error {
 		return err
 	}
 	defer b.Close()
+	if cron != nil {
+		return submitCron(c, b, s, cron, format, mode) // cronjob.go
+	}
 	if len(jobs) > 1 {
 		return submitMany(c, b, s, jobs, format, mode)
 	}

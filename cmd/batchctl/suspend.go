@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -10,12 +11,12 @@ import (
 )
 
 func suspendCommand() *cli.Command {
-	return suspendResume("suspend", "suspend a job: its pods stop without counting as failures, until resume",
+	return suspendResume("suspend", "suspend a job (its pods stop without counting as failures) or a CronJob (it creates no Job), until resume",
 		func(sp backends.Suspender) func(context.Context, backends.Ref) error { return sp.Suspend })
 }
 
 func resumeCommand() *cli.Command {
-	return suspendResume("resume", "resume a suspended job (its activeDeadlineSeconds counts from now)",
+	return suspendResume("resume", "resume a suspended job (its activeDeadlineSeconds counts from now) or CronJob (a lost local scheduler starts again)",
 		func(sp backends.Suspender) func(context.Context, backends.Ref) error { return sp.Resume })
 }
 
@@ -39,6 +40,14 @@ func suspendResume(name, usage string, call func(backends.Suspender) func(contex
 			}
 			defer b.Close()
 			ref := refFor(arg, s)
+			if isCronArg(arg) {
+				return suspendCron(c, b, ref, name) // cronjob.go
+			}
+			if _, ok := b.(backends.Scheduler); ok {
+				if _, err := b.Status(c.Context, ref); cronExists(c, b, s, arg, err) {
+					return suspendCron(c, b, ref, name) // no Job of that name
+				}
+			}
 			// A backend that cannot suspend may still implement Suspender to
 			// say why (nomad).
 			sp, ok := b.(backends.Suspender)
@@ -50,7 +59,7 @@ func suspendResume(name, usage string, call func(backends.Suspender) func(contex
 				return err
 			}
 			if !c.Bool("quiet") {
-				fmt.Fprintf(c.App.Writer, "job/%s %sd\n", arg, name)
+				fmt.Fprintf(c.App.Writer, "job/%s %s\n", arg, strings.TrimSuffix(name, "e")+"ed")
 			}
 			return nil
 		}),

@@ -9,7 +9,7 @@ import (
 func validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check Job manifests (each may hold several Jobs: --- documents or a List) without submitting them",
+		Usage:     "check Job and CronJob manifests (each may hold several Jobs: --- documents or a List) without submitting them",
 		ArgsUsage: "FILE|-...",
 		Description: "Checks each manifest against Kubernetes' schema and validation rules. Problems are printed\n" +
 			"one per line as FILE:LINE:COL: FIELD: MESSAGE, all of them at once; any problem exits 2.",
@@ -20,7 +20,7 @@ func validateCommand() *cli.Command {
 			}
 			var firstErr error
 			for _, path := range c.Args().Slice() {
-				jobs, err := loadJobs(path, c.App.Reader)
+				ms, err := loadManifests(path, c.App.Reader)
 				if err != nil {
 					if firstErr != nil {
 						fmt.Fprintln(c.App.ErrWriter, message(commandPath(c), firstErr))
@@ -28,13 +28,13 @@ func validateCommand() *cli.Command {
 					firstErr = err
 					continue
 				}
-				for _, job := range jobs {
+				for _, m := range ms {
 					if !c.Bool("quiet") {
-						name := job.Name
+						source, name, generate := manifestName(m)
 						if name == "" {
-							name = job.GenerateName + "*"
+							name = generate + "*"
 						}
-						fmt.Fprintf(c.App.Writer, "%s: valid Job %s\n", job.Source, name)
+						fmt.Fprintf(c.App.Writer, "%s: valid %s %s\n", source, m.Kind(), name)
 					}
 				}
 			}

@@ -21,7 +21,7 @@ var errTimedOut = errors.New("timed out")
 func waitCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "wait",
-		Usage:     "wait until jobs succeed or fail; the exit code tells which",
+		Usage:     "wait until jobs succeed or fail (for cronjob/NAME: its next Job); the exit code tells which",
 		ArgsUsage: "NAME... | -l SELECTOR | --all",
 		Description: "Waits for the jobs to finish, succeeded or failed: exit 0 when all succeeded, 1 when any failed\n" +
 			"(at the first failure with --fail-fast), 4 when a job does not exist or is deleted meanwhile.\n" +
@@ -30,7 +30,8 @@ func waitCommand() *cli.Command {
 		Flags: append(append(connectionFlags(), timeoutFlag(),
 			outputFlag("print the final status: json, yaml, table, wide, name (default: nothing)"),
 			&cli.BoolFlag{Name: "fail-fast", Usage: "with many jobs: stop at the first failure (exit 1)"},
-			&cli.BoolFlag{Name: "retries", Usage: "wait for NAME and its retries (batchctl retry): exit 0 once its work completed in some job"}),
+			&cli.BoolFlag{Name: "retries", Usage: "wait for NAME and its retries (batchctl retry): exit 0 once its work completed in some job"},
+			&cli.StringFlag{Name: "for", Usage: "delete: until the named jobs (or cronjob/NAME) are gone; create: until cronjob/NAME creates its next Job; suspended: until the named jobs are suspended with no pod left (as kubectl wait --for)"}),
 			selectionFlags("wait for")...),
 		Action: action(func(c *cli.Context) error {
 			format := c.String("output")
@@ -44,6 +45,12 @@ func waitCommand() *cli.Command {
 				return err
 			}
 			defer b.Close()
+			if f := c.String("for"); f != "" {
+				return waitFor(c, b, s, f, format) // cronjob.go
+			}
+			if c.NArg() == 1 && isCronArg(c.Args().First()) {
+				return waitCron(c, b, s, c.Args().First(), format) // cronjob.go: its next Job
+			}
 			sel, err := parseSelection(c, s, "wait")
 			if err != nil {
 				return err
@@ -58,6 +65,11 @@ func waitCommand() *cli.Command {
 				return waitMany(c, b, s, sel, format)
 			}
 			st, err := waitJob(c.Context, b, sel.refs[0], c.Duration("timeout"), c.App.ErrWriter)
+			if arg := c.Args().First(); st == nil && cronFallback(arg, b, err) {
+				if _, _, cerr := cronStatusOf(c, b, s, arg, false, err); cerr == nil {
+					return waitCron(c, b, s, "cronjob/"+arg, format)
+				}
+			}
 			if st != nil && format != "" {
 				if werr := newStatusWriter(c, format, s, b.Info()).one(st); werr != nil {
 					return werr
@@ -103,6 +115,9 @@ func waitJob(ctx context.Context, b backends.Backend, ref backends.Ref, timeout 
 		still := ""
 		if last != nil {
 			still = fmt.Sprintf(" (still %s: %d active, %d succeeded, %d failed)", last.Phase, last.Active, last.Succeeded, last.Failed)
+			if last.Message != "" {
+				still += ": " + last.Message // why it waits, where the backend says
+			}
 		}
 		if errors.Is(context.Cause(ctx), errTimedOut) {
 			return last, timeoutError{fmt.Sprintf("timed out after %s waiting for job %s%s; it keeps running", timeout, ref.Name, still)}

@@ -201,7 +201,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		// which a real kubelet needs to mount a pod's service account token.
 		"--controllers=job-controller,serviceaccount-controller,garbage-collector-controller,namespace-controller,"+
 			"ttl-after-finished-controller,pod-garbage-collector-controller,node-lifecycle-controller,"+
-			"root-ca-certificate-publisher-controller",
+			"root-ca-certificate-publisher-controller,cronjob-controller",
 		"--root-ca-file="+p.caCert,
 		"--leader-elect=false", "--secure-port=0",
 		// The default 20 QPS would throttle the Job controller on large jobs.
