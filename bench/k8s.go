@@ -91,6 +91,10 @@ func benchK8s(bin string, runs int) error {
 		return err
 	}
 
+	if err := benchK8sWait(bin, kubectl, env, work, node); err != nil {
+		return err
+	}
+
 	// status of a 1000-completion job, measured once it has many pods, so
 	// O(1) is shown, not assumed. On the kwok node: it takes seconds.
 	if node == kube.NodeKubelet {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -76,7 +77,11 @@ func main() {
 	batchctl := flag.String("batchctl", "bin/batchctl", "batchctl binary to measure")
 	runs := flag.Int("runs", 21, "runs per startup measurement (median reported)")
 	completions := flag.Int("completions", 1000, "completions of `true` in the local benchmark")
+	only := flag.String("only", "", "comma-separated sections to run: startup, local, load, k8s, nomad, docker (default all)")
 	flag.Parse()
+	want := func(section string) bool {
+		return *only == "" || slices.Contains(strings.Split(*only, ","), section)
+	}
 	bin, err := filepath.Abs(*batchctl)
 	if err != nil {
 		fail(err)
@@ -84,12 +89,50 @@ func main() {
 	fmt.Printf("%-34s %12s %12s %8s\n", "benchmark", "batchctl", "other", "ratio")
 
 	// 1. Start-up: the cost of every invocation in a shell pipeline.
+	if want("startup") {
+		benchStartup(bin, *runs)
+	}
+
+	// 2. Local fan-out: 1000 × `true` at parallelism 8, state and logs durable.
+	if want("local") {
+		benchLocalFanout(bin, *completions)
+	}
+
+	// 3. The local backend under load: concurrent submits, 10 000
+	// completions, 10 000 jobs in the state directory.
+	if want("load") {
+		if err := benchLocalLoad(bin); err != nil {
+			fail(err)
+		}
+	}
+
+	// 4. Real platforms, when make bench has built them; Docker, when make
+	// test installed it.
+	if want("k8s") {
+		if err := benchK8s(bin, 5); err != nil {
+			fail(err)
+		}
+	}
+	if want("nomad") {
+		if err := benchNomad(bin); err != nil {
+			fail(err)
+		}
+	}
+	if want("docker") {
+		if err := benchDocker(bin); err != nil {
+			fail(err)
+		}
+	}
+}
+
+// benchStartup compares the start-up of batchctl with kubectl's (client only).
+func benchStartup(bin string, runs int) {
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		ours, err := measure(*runs, os.Environ(), bin, "version")
+		ours, err := measure(runs, os.Environ(), bin, "version")
 		if err != nil {
 			fail(err)
 		}
-		theirs, err := measure(*runs, os.Environ(), kubectl, "version", "--client")
+		theirs, err := measure(runs, os.Environ(), kubectl, "version", "--client")
 		if err != nil {
 			fail(err)
 		}
@@ -98,15 +141,18 @@ func main() {
 	} else {
 		fmt.Println("startup: kubectl not installed; skipped")
 	}
+}
 
-	// 2. Local fan-out: 1000 × `true` at parallelism 8, state and logs durable.
+// benchLocalFanout: completions × `true` at parallelism 8, state and logs
+// durable, against xargs and GNU parallel.
+func benchLocalFanout(bin string, completions int) {
 	state, err := os.MkdirTemp("", "batchctl-bench-")
 	if err != nil {
 		fail(err)
 	}
 	defer os.RemoveAll(state)
 	manifest := filepath.Join(state, "fanout.yaml")
-	if err := os.WriteFile(manifest, []byte(fmt.Sprintf(fanout, *completions)), 0o600); err != nil {
+	if err := os.WriteFile(manifest, []byte(fmt.Sprintf(fanout, completions)), 0o600); err != nil {
 		fail(err)
 	}
 	env := append(os.Environ(), "BATCHCTL_LOCAL_STATE_DIR="+filepath.Join(state, "state"), "BATCHCTL_BACKEND=local")
@@ -114,36 +160,24 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if err := checkFanout(bin, env, *completions); err != nil {
+	if err := checkFanout(bin, env, completions); err != nil {
 		fail(err)
 	}
-	seq := fmt.Sprintf("seq %d", *completions)
+	seq := fmt.Sprintf("seq %d", completions)
 	xargs, err := measure(1, os.Environ(), "sh", "-c", seq+" | xargs -P8 -n1 true")
 	if err != nil {
 		fail(err)
 	}
-	what := fmt.Sprintf("local %d x true -P8 (vs xargs)", *completions)
+	what := fmt.Sprintf("local %d x true -P8 (vs xargs)", completions)
 	fmt.Println(row{what: what, a: ms(ours.wall), b: ms(xargs.wall), target: 1.5, unit: "ms"})
 	if _, err := exec.LookPath("parallel"); err == nil {
 		par, err := measure(1, os.Environ(), "sh", "-c", seq+" | parallel -j8 true")
 		if err != nil {
 			fail(err)
 		}
-		fmt.Println(row{what: fmt.Sprintf("local %d x true -j8 (vs parallel)", *completions), a: ms(ours.wall), b: ms(par.wall), target: 1.5, unit: "ms"})
+		fmt.Println(row{what: fmt.Sprintf("local %d x true -j8 (vs parallel)", completions), a: ms(ours.wall), b: ms(par.wall), target: 1.5, unit: "ms"})
 	} else {
 		fmt.Println("GNU parallel not installed; skipped")
-	}
-
-	// 3. Real platforms, when make bench has built them; Docker, when make
-	// test installed it.
-	if err := benchK8s(bin, 5); err != nil {
-		fail(err)
-	}
-	if err := benchNomad(bin); err != nil {
-		fail(err)
-	}
-	if err := benchDocker(bin); err != nil {
-		fail(err)
 	}
 }
 

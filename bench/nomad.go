@@ -76,7 +76,7 @@ until %[1]s job status %[3]s | grep -q '^Status *= dead'; do sleep 0.1; done`, n
 	o, t := medianSample(ours), medianSample(theirs)
 	fmt.Println(row{what: "nomad submit --wait (vs run+poll) wall", a: ms(o.wall), b: ms(t.wall), target: 1.0, unit: "ms"})
 	fmt.Println(row{what: "nomad submit --wait (vs run+poll) CPU", a: ms(o.cpu), b: ms(t.cpu), target: 0.3, unit: "ms"})
-	return nil
+	return benchNomadWait(bin, nomad, a.Addr, env, work)
 }
 
 const nomadBenchJob = `apiVersion: batch/v1

@@ -1,12 +1,10 @@
 package jobspec
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -92,60 +90,12 @@ func (m Manifest) Kind() string {
 // ParseManifests is ParseAll for files that may hold CronJobs as well as
 // Jobs.
 func ParseManifests(source string, r io.Reader) ([]Manifest, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
-	if err != nil {
-		return nil, ErrorList{{File: source, Msg: "reading manifest: " + err.Error()}}
-	}
-	if len(data) > MaxManifestBytes {
-		return nil, ErrorList{{File: source, Msg: fmt.Sprintf("manifest is larger than %d MiB", MaxManifestBytes>>20)}}
-	}
-	roots, errs := parseDocuments(source, data)
-	if errs != nil {
-		return nil, errs
-	}
-	var out []Manifest
-	var all ErrorList
-	spent := &budget{}
-	for _, root := range roots {
-		if len(out)+len(all) >= MaxJobsPerFile {
-			all = append(all, &FieldError{File: source, Line: root.Line, Col: root.Column,
-				Msg: fmt.Sprintf("a file holds at most %d Jobs", MaxJobsPerFile)})
-			break
-		}
-		m, err := buildManifest(source, root, spent)
-		var list ErrorList
-		switch {
-		case errors.As(err, &list):
-			all = append(all, list...)
-		case err != nil:
-			return nil, err
-		default:
-			out = append(out, m)
-		}
-		if spent.nodes > MaxDecodedNodes || spent.size > MaxDecodedBytes {
-			break
-		}
-	}
-	if len(all) > 0 {
-		return nil, sortErrors(all)
-	}
-	return out, nil
+	return parseEach(source, r, buildManifest)
 }
 
 // LoadManifests is ParseManifests of the file at path, or of stdin for "-".
 func LoadManifests(path string, stdin io.Reader) ([]Manifest, error) {
-	if path == "-" {
-		if stdin == nil {
-			return nil, ErrorList{{File: "<stdin>", Msg: "no standard input"}}
-		}
-		return ParseManifests("<stdin>", stdin)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseManifests(path, f)
+	return loadFile(path, stdin, ParseManifests)
 }
 
 // ParseCronJob reads a manifest holding one CronJob.
@@ -219,45 +169,13 @@ const templatePrefix = "spec.jobTemplate."
 func buildCronJob(source string, root *yaml.Node, spent *budget) (*CronJob, error) {
 	w := newWalker(source)
 	w.leaves, w.prefixes = cronLeaves, cronPrefixes
-	w.nodes, w.size = spent.nodes, spent.size
-	w.locs[""] = loc{line: root.Line, col: root.Column}
-	val, _ := w.value(root, cronJobType, "", "", true, 0)
-	spent.nodes, spent.size = w.nodes, w.size
-	errs := w.errs
 	obj := &batchv1.CronJob{}
-	if !w.abort {
-		data, err := json.Marshal(val)
-		if err == nil {
-			err = json.Unmarshal(data, obj)
+	errs := w.decode(root, cronJobType, spent, obj, func(v *validator) {
+		if obj.APIVersion == "" {
+			v.add("apiVersion", required(`supported values: "`+wantAPIVersion+`"`))
 		}
-		if err != nil {
-			errs = append(errs, &FieldError{File: source, Line: root.Line, Col: root.Column,
-				Msg: "internal error decoding the manifest: " + err.Error()})
-		} else {
-			bad := map[string]bool{}
-			for _, e := range errs {
-				bad[e.Field] = true
-			}
-			v := &validator{file: source, locs: w.locs}
-			if obj.APIVersion == "" {
-				v.add("apiVersion", required(`supported values: "`+wantAPIVersion+`"`))
-			}
-			v.cronJob(obj, scheduleNode(root))
-			for _, e := range v.errs {
-				if !bad[e.Field] {
-					errs = append(errs, e)
-				}
-			}
-			w.tooMany = w.tooMany || v.tooMany
-		}
-	}
-	errs = sortErrors(errs)
-	if len(errs) > maxErrors {
-		errs, w.tooMany = errs[:maxErrors], true
-	}
-	if w.tooMany {
-		errs = append(errs, &FieldError{File: source, Msg: fmt.Sprintf("too many errors (stopped after %d)", maxErrors)})
-	}
+		v.cronJob(obj, scheduleNode(root))
+	})
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -1,11 +1,9 @@
 package jobspec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"gopkg.in/yaml.v3"
 )
@@ -20,27 +18,35 @@ const MaxJobsPerFile = 1000
 // together, each at its place in the file, and no Job is returned unless
 // every one is valid. The decode limits apply to the whole file.
 func ParseAll(source string, r io.Reader) ([]*Job, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
-	if err != nil {
-		return nil, ErrorList{{File: source, Msg: "reading manifest: " + err.Error()}}
-	}
-	if len(data) > MaxManifestBytes {
-		return nil, ErrorList{{File: source, Msg: fmt.Sprintf("manifest is larger than %d MiB", MaxManifestBytes>>20)}}
+	return parseEach(source, r, buildSpent)
+}
+
+// LoadAll is ParseAll of the file at path, or of stdin when path is "-".
+func LoadAll(path string, stdin io.Reader) ([]*Job, error) {
+	return loadFile(path, stdin, ParseAll)
+}
+
+// parseEach builds every object of a file with build, as ParseAll
+// describes: all the errors or all the objects.
+func parseEach[T any](source string, r io.Reader, build func(string, *yaml.Node, *budget) (T, error)) ([]T, error) {
+	data, errs := readManifest(source, r)
+	if errs != nil {
+		return nil, errs
 	}
 	roots, errs := parseDocuments(source, data)
 	if errs != nil {
 		return nil, errs
 	}
-	var jobs []*Job
+	var out []T
 	var all ErrorList
 	spent := &budget{}
 	for _, root := range roots {
-		if len(jobs)+len(all) >= MaxJobsPerFile {
+		if len(out)+len(all) >= MaxJobsPerFile {
 			all = append(all, &FieldError{File: source, Line: root.Line, Col: root.Column,
 				Msg: fmt.Sprintf("a file holds at most %d Jobs", MaxJobsPerFile)})
 			break
 		}
-		job, err := buildSpent(source, root, spent)
+		obj, err := build(source, root, spent)
 		var list ErrorList
 		switch {
 		case errors.As(err, &list):
@@ -48,7 +54,7 @@ func ParseAll(source string, r io.Reader) ([]*Job, error) {
 		case err != nil:
 			return nil, err
 		default:
-			jobs = append(jobs, job)
+			out = append(out, obj)
 		}
 		if spent.nodes > MaxDecodedNodes || spent.size > MaxDecodedBytes {
 			break // the limit error is in all
@@ -57,57 +63,27 @@ func ParseAll(source string, r io.Reader) ([]*Job, error) {
 	if len(all) > 0 {
 		return nil, sortErrors(all)
 	}
-	return jobs, nil
-}
-
-// LoadAll is ParseAll of the file at path, or of stdin when path is "-".
-func LoadAll(path string, stdin io.Reader) ([]*Job, error) {
-	if path == "-" {
-		if stdin == nil {
-			return nil, ErrorList{{File: "<stdin>", Msg: "no standard input"}}
-		}
-		return ParseAll("<stdin>", stdin)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseAll(path, f)
+	return out, nil
 }
 
 // parseDocuments returns the top node of every non-empty YAML document,
 // the items of a List in its place.
 func parseDocuments(source string, data []byte) ([]*yaml.Node, ErrorList) {
-	dec := yaml.NewDecoder(bytes.NewReader(jsonText(data)))
 	var roots []*yaml.Node
-	for {
-		var doc yaml.Node
-		err := decodeNode(dec, &doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, ErrorList{yamlError(source, err)}
-		}
-		top := &doc
-		if doc.Kind == yaml.DocumentNode {
-			if len(doc.Content) == 0 {
-				continue
-			}
-			top = doc.Content[0]
-		}
-		if isNull(top) {
-			continue
-		}
-		if items, ok, errs := listItems(source, top); ok {
-			if errs != nil {
-				return nil, errs
-			}
+	errs := eachDocument(source, data, func(top *yaml.Node) ErrorList {
+		items, ok, errs := listItems(source, top)
+		switch {
+		case errs != nil:
+			return errs
+		case ok:
 			roots = append(roots, items...)
-			continue
+		default:
+			roots = append(roots, top)
 		}
-		roots = append(roots, top)
+		return nil
+	})
+	if errs != nil {
+		return nil, errs
 	}
 	if len(roots) == 0 {
 		return nil, ErrorList{{File: source, Msg: "manifest is empty"}}

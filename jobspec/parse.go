@@ -29,13 +29,9 @@ var jobType = reflect.TypeFor[batchv1.Job]()
 // source names it in errors ("job.yaml", "<stdin>"). It returns the Job, or an
 // ErrorList (as error) with every problem found.
 func Parse(source string, r io.Reader) (*Job, error) {
-	// Read one byte more than allowed, to tell "at the limit" from "over it".
-	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
-	if err != nil {
-		return nil, ErrorList{{File: source, Msg: "reading manifest: " + err.Error()}}
-	}
-	if len(data) > MaxManifestBytes {
-		return nil, ErrorList{{File: source, Msg: fmt.Sprintf("manifest is larger than %d MiB", MaxManifestBytes>>20)}}
+	data, errs := readManifest(source, r)
+	if errs != nil {
+		return nil, errs
 	}
 	root, errs := parseDocument(source, data)
 	if errs != nil {
@@ -47,32 +43,71 @@ func Parse(source string, r io.Reader) (*Job, error) {
 // Load reads the manifest at path, or stdin when path is "-". Errors opening
 // the file are returned as they are (errors.Is(err, fs.ErrNotExist) works).
 func Load(path string, stdin io.Reader) (*Job, error) {
+	return loadFile(path, stdin, Parse)
+}
+
+// loadFile is parse of the file at path, or of stdin when path is "-".
+func loadFile[T any](path string, stdin io.Reader, parse func(string, io.Reader) (T, error)) (T, error) {
+	var zero T
 	if path == "-" {
 		if stdin == nil {
-			return nil, ErrorList{{File: "<stdin>", Msg: "no standard input"}}
+			return zero, ErrorList{{File: "<stdin>", Msg: "no standard input"}}
 		}
-		return Parse("<stdin>", stdin)
+		return parse("<stdin>", stdin)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer f.Close()
-	return Parse(path, f)
+	return parse(path, f)
+}
+
+// readManifest reads a manifest of at most MaxManifestBytes.
+func readManifest(source string, r io.Reader) ([]byte, ErrorList) {
+	// Read one byte more than allowed, to tell "at the limit" from "over it".
+	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
+	if err != nil {
+		return nil, ErrorList{{File: source, Msg: "reading manifest: " + err.Error()}}
+	}
+	if len(data) > MaxManifestBytes {
+		return nil, ErrorList{{File: source, Msg: fmt.Sprintf("manifest is larger than %d MiB", MaxManifestBytes>>20)}}
+	}
+	return data, nil
 }
 
 // parseDocument returns the top node of the single non-empty YAML document.
 func parseDocument(source string, data []byte) (*yaml.Node, ErrorList) {
-	dec := yaml.NewDecoder(bytes.NewReader(jsonText(data)))
 	var root *yaml.Node
+	errs := eachDocument(source, data, func(top *yaml.Node) ErrorList {
+		if root != nil {
+			return ErrorList{{File: source, Line: top.Line, Col: top.Column,
+				Msg: "a manifest holds exactly one Job; found a second YAML document"}}
+		}
+		root = top
+		return nil
+	})
+	if errs != nil {
+		return nil, errs
+	}
+	if root == nil {
+		return nil, ErrorList{{File: source, Msg: "manifest is empty"}}
+	}
+	return root, nil
+}
+
+// eachDocument calls fn with the top node of every non-empty YAML document
+// of data, in order, until fn returns errors.
+func eachDocument(source string, data []byte, fn func(top *yaml.Node) ErrorList) ErrorList {
+	dec := yaml.NewDecoder(bytes.NewReader(jsonText(data)))
 	for {
 		var doc yaml.Node
 		err := decodeNode(dec, &doc)
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, ErrorList{yamlError(source, err)}
+			return ErrorList{yamlError(source, err)}
 		}
 		top := &doc
 		if doc.Kind == yaml.DocumentNode {
@@ -84,16 +119,10 @@ func parseDocument(source string, data []byte) (*yaml.Node, ErrorList) {
 		if isNull(top) {
 			continue // an empty document, such as a trailing "---"
 		}
-		if root != nil {
-			return nil, ErrorList{{File: source, Line: top.Line, Col: top.Column,
-				Msg: "a manifest holds exactly one Job; found a second YAML document"}}
+		if errs := fn(top); errs != nil {
+			return errs
 		}
-		root = top
 	}
-	if root == nil {
-		return nil, ErrorList{{File: source, Msg: "manifest is empty"}}
-	}
-	return root, nil
 }
 
 // jsonBreaks are characters the YAML parser takes for line breaks, which JSON
@@ -158,34 +187,47 @@ func buildSpent(source string, root *yaml.Node, spent *budget) (*Job, error) {
 	}
 
 	w := newWalker(source)
+	obj := &batchv1.Job{}
+	errs := w.decode(root, jobType, spent, obj, func(v *validator) {
+		if obj.APIVersion == "" {
+			v.add("apiVersion", required(`supported values: "`+wantAPIVersion+`"`))
+		}
+		if obj.Kind == "" {
+			v.add("kind", required(`supported values: "`+wantKind+`"`))
+		}
+		v.job(obj)
+	})
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return newJob(source, obj, w.unmodelled), nil
+}
+
+// decode walks root against typ's schema, decodes it into obj and runs
+// validate on it: the errors of both, sorted and bounded, those the schema
+// found first (a field that failed the schema would only repeat). spent
+// carries the decode limits across the documents of one file.
+func (w *walker) decode(root *yaml.Node, typ reflect.Type, spent *budget, obj any, validate func(*validator)) ErrorList {
 	w.nodes, w.size = spent.nodes, spent.size
 	w.locs[""] = loc{line: root.Line, col: root.Column}
-	val, _ := w.value(root, jobType, "", "", true, 0)
+	val, _ := w.value(root, typ, "", "", true, 0)
 	spent.nodes, spent.size = w.nodes, w.size
 	errs := w.errs
-	obj := &batchv1.Job{}
 	if !w.abort {
 		data, err := json.Marshal(val)
 		if err == nil {
 			err = json.Unmarshal(data, obj)
 		}
 		if err != nil {
-			errs = append(errs, &FieldError{File: source, Line: root.Line, Col: root.Column,
+			errs = append(errs, &FieldError{File: w.file, Line: root.Line, Col: root.Column,
 				Msg: "internal error decoding the manifest: " + err.Error()})
 		} else {
-			// Fields that already failed the schema would only repeat here.
 			bad := map[string]bool{}
 			for _, e := range errs {
 				bad[e.Field] = true
 			}
-			v := &validator{file: source, locs: w.locs}
-			if obj.APIVersion == "" {
-				v.add("apiVersion", required(`supported values: "`+wantAPIVersion+`"`))
-			}
-			if obj.Kind == "" {
-				v.add("kind", required(`supported values: "`+wantKind+`"`))
-			}
-			v.job(obj)
+			v := &validator{file: w.file, locs: w.locs}
+			validate(v)
 			for _, e := range v.errs {
 				if !bad[e.Field] {
 					errs = append(errs, e)
@@ -199,12 +241,9 @@ func buildSpent(source string, root *yaml.Node, spent *budget) (*Job, error) {
 		errs, w.tooMany = errs[:maxErrors], true
 	}
 	if w.tooMany {
-		errs = append(errs, &FieldError{File: source, Msg: fmt.Sprintf("too many errors (stopped after %d)", maxErrors)})
+		errs = append(errs, &FieldError{File: w.file, Msg: fmt.Sprintf("too many errors (stopped after %d)", maxErrors)})
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return newJob(source, obj, w.unmodelled), nil
+	return errs
 }
 
 // checkTypeMeta refuses a manifest that says it is something other than a batch/v1 Job.

@@ -1,11 +1,13 @@
 package backendtest
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
@@ -160,6 +162,23 @@ func testWatchList(e *env) {
 	}
 	if last[0].Phase != backends.Succeeded || last[1].Phase != backends.Failed {
 		e.t.Errorf("phases %s, %s; want Succeeded, Failed", last[0].Phase, last[1].Phase)
+	}
+
+	// A selector that matches nothing is reported at once, as an empty
+	// list: callers resolve what they follow from the first report.
+	none, err := backends.ParseSelector("batchctl.dev/case=" + base + "-none")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	reported := -1
+	err = lw.WatchList(ctx, backends.ListOptions{Namespace: e.opt.Namespace, Selector: none}, func(sts []*backends.Status) bool {
+		reported = len(sts)
+		return true
+	})
+	if err != nil || reported != 0 {
+		e.t.Errorf("WatchList of a selector matching nothing: err %v, first report of %d jobs; want an empty report at once", err, reported)
 	}
 }
 

@@ -301,54 +301,21 @@ func (s *store) createCronJob(rec *cronRecord, suspend bool) (*os.File, error) {
 }
 
 func (s *store) writeCronRecord(rec *cronRecord) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return writeAtomic(s.file(rec.UID, cronRecordFile), b, true)
+	return writeJSON(s.file(rec.UID, cronRecordFile), rec, true)
 }
 
 func (s *store) readCronRecord(uid string) (*cronRecord, error) {
-	path := s.file(uid, cronRecordFile)
-	b, err := readFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, corrupt(path, err)
-	}
-	rec := new(cronRecord)
-	if err := json.Unmarshal(b, rec); err != nil {
-		return nil, corrupt(path, err)
-	}
-	if rec.UID != uid || rec.Manifest == nil {
-		return nil, corrupt(path, errors.New("incomplete record"))
-	}
-	return rec, nil
+	return readJSON(s.file(uid, cronRecordFile), "record", func(rec *cronRecord) bool {
+		return rec.UID == uid && rec.Manifest != nil
+	})
 }
 
 func (s *store) writeCronState(uid string, st *cronState) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return writeAtomic(s.file(uid, stateFile), b, true)
+	return writeJSON(s.file(uid, stateFile), st, true)
 }
 
 func (s *store) readCronState(uid string) (*cronState, error) {
-	path := s.file(uid, stateFile)
-	b, err := readFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, corrupt(path, err)
-	}
-	st := new(cronState)
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, corrupt(path, err)
-	}
-	return st, nil
+	return readJSON(s.file(uid, stateFile), "state", func(*cronState) bool { return true })
 }
 
 func (s *store) has(uid, name string) bool {
@@ -856,6 +823,9 @@ func (b *backend) startScheduler(uid string, lockf *os.File) error {
 		return err
 	}
 	defer out.Close()
-	return startDetached(cs.jobDir(uid), cs.file(uid, pidFile), scheduleEnv+"="+uid+"|"+b.st.dir,
-		inheritedEnv(os.Environ(), b.hiddenEnv), out, lockf)
+	if err := startDetached(cs.jobDir(uid), cs.file(uid, pidFile), scheduleEnv+"="+uid+"|"+b.st.dir,
+		inheritedEnv(os.Environ(), b.hiddenEnv), out, lockf); err != nil {
+		return fmt.Errorf("%w; see %s", err, out.Name())
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -83,26 +82,6 @@ func runScheduler(arg string) int {
 	s := &scheduler{b: bb.(*backend), cs: cs, uid: uid, rec: rec, sigs: sigs, ended: make(chan string, 16), watched: map[string]bool{}}
 	s.run()
 	return 0
-}
-
-// takeHandedLock adopts the lock the starting command handed over as fd 3,
-// as a supervisor does (takeLock), or takes it where locks cannot be handed.
-func takeHandedLock(path string) (*os.File, error) {
-	if !handoverLock {
-		f, err := openNoFollow(path, os.O_RDWR, 0)
-		if err != nil {
-			return nil, err
-		}
-		return f, lockExclusive(f)
-	}
-	f := os.NewFile(3, path)
-	fi, err1 := f.Stat()
-	want, err2 := os.Lstat(path)
-	if err1 != nil || !fi.Mode().IsRegular() || (err2 == nil && !os.SameFile(fi, want)) {
-		return nil, fmt.Errorf("descriptor 3 is not the lock %s", path)
-	}
-	markCloseOnExec(3)
-	return f, nil
 }
 
 type scheduler struct {
@@ -281,51 +260,4 @@ func (s *scheduler) DeleteJob(namespace, name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	return s.b.Delete(ctx, backends.Ref{Name: name, Namespace: namespace})
-}
-
-// startDetached starts this program as a detached helper process (a
-// scheduler) in dir with env plus the one variable that says what to be,
-// output to out, the lock handed over as fd 3; its pid and start time go
-// to pidPath.
-func startDetached(dir, pidPath, role string, env []string, out *os.File, lockf *os.File) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(exe)
-	cmd.Dir = dir
-	cmd.Env = append(env, role)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = supervisorSysProcAttr()
-	if handoverLock {
-		cmd.ExtraFiles = []*os.File{lockf}
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	start, _ := procStartTime(cmd.Process.Pid)
-	if err := writeAtomic(pidPath, []byte(fmt.Sprintf("%d %d\n", cmd.Process.Pid, start)), false); err != nil {
-		_ = cmd.Process.Kill()
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	if handoverLock {
-		return nil
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if ok, err := tryLock(lockf, false); err == nil && !ok {
-			return nil
-		} else if ok {
-			_ = unlock(lockf)
-		}
-		select {
-		case <-exited:
-			return errors.New("it exited at once")
-		case <-time.After(2 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return errors.New("it did not start in time")
-		}
-	}
 }

@@ -66,7 +66,15 @@ type containerRun struct {
 }
 
 func (s *store) readRecord(uid string) (*jobRecord, error) {
-	path := s.file(uid, jobFile)
+	return readJSON(s.file(uid, jobFile), "record", func(rec *jobRecord) bool {
+		return rec.UID == uid && rec.Plan != nil && rec.Manifest != nil
+	})
+}
+
+// readJSON reads the JSON file at path: a missing file is fs.ErrNotExist
+// as it is, anything unreadable, or not complete as complete judges what
+// it holds, is corrupt (what names the thing it should have been).
+func readJSON[T any](path, what string, complete func(*T) bool) (*T, error) {
 	b, err := readFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -74,34 +82,34 @@ func (s *store) readRecord(uid string) (*jobRecord, error) {
 		}
 		return nil, corrupt(path, err)
 	}
-	rec := new(jobRecord)
-	if err := json.Unmarshal(b, rec); err != nil {
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
 		return nil, corrupt(path, err)
 	}
-	if rec.UID != uid || rec.Plan == nil || rec.Manifest == nil {
-		return nil, corrupt(path, fmt.Errorf("incomplete record"))
+	if !complete(v) {
+		return nil, corrupt(path, fmt.Errorf("incomplete %s", what))
 	}
-	return rec, nil
+	return v, nil
+}
+
+// writeJSON replaces the file at path with v as JSON, atomically.
+func writeJSON(path string, v any, durable bool) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, b, durable)
 }
 
 // readState reads state.json, then the outcome file when the state is not
 // final: a supervisor that could not replace state.json at the end (a full
 // disk, an immutable file) wrote its outcome there.
 func (s *store) readState(uid string) (*jobState, error) {
-	path := s.file(uid, stateFile)
-	b, err := readFile(path)
+	st, err := readJSON(s.file(uid, stateFile), "status", func(st *jobState) bool {
+		return st.Status.Name != "" && st.Status.Phase != ""
+	})
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, corrupt(path, err)
-	}
-	st := new(jobState)
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, corrupt(path, err)
-	}
-	if st.Status.Name == "" || st.Status.Phase == "" {
-		return nil, corrupt(path, fmt.Errorf("incomplete status"))
+		return nil, err
 	}
 	if !st.Status.Phase.Terminal() {
 		if o, ok := s.readOutcome(uid); ok {
@@ -112,9 +120,5 @@ func (s *store) readState(uid string) (*jobState, error) {
 }
 
 func (s *store) writeState(uid string, st *jobState, durable bool) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return writeAtomic(s.file(uid, stateFile), b, durable)
+	return writeJSON(s.file(uid, stateFile), st, durable)
 }

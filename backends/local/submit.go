@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -122,11 +121,7 @@ func (s *store) createJob(rec *jobRecord, suspend bool) (*os.File, error) {
 }
 
 func (s *store) writeRecord(rec *jobRecord) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return writeAtomic(s.file(rec.UID, jobFile), b, true)
+	return writeJSON(s.file(rec.UID, jobFile), rec, true)
 }
 
 // initialStatus is a job's status before its supervisor writes one.
@@ -144,29 +139,42 @@ func initialStatus(rec *jobRecord, suspend bool) backends.Status {
 // startSupervisor re-executes this program detached, in its own session,
 // with stdin /dev/null and output to the job's supervisor.log.
 func (b *backend) startSupervisor(rec *jobRecord, lockf *os.File) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	out, err := openNoFollow(filepath.Join(b.st.logDir(rec.UID), supervisorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
+	if err := startDetached(b.st.dir, b.st.file(rec.UID, pidFile), superviseEnv+"="+rec.UID+"|"+b.st.dir,
+		inheritedEnv(os.Environ(), b.hiddenEnv), out, lockf); err != nil {
+		return fmt.Errorf("the supervisor: %w; see %s", err, out.Name())
+	}
+	return nil
+}
+
+// startDetached starts this program as a detached helper process (a job's
+// supervisor, a CronJob's scheduler) in dir with env plus the one variable
+// that says what to be, output to out, the lock handed over as fd 3 (or,
+// where locks cannot be handed over, taken by the helper before this
+// returns); its pid and start time go to pidPath, for Delete's signal and
+// for liveness should the lock file go.
+func startDetached(dir, pidPath, role string, env []string, out *os.File, lockf *os.File) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(exe)
-	cmd.Dir = b.st.dir
-	cmd.Env = append(inheritedEnv(os.Environ(), b.hiddenEnv), superviseEnv+"="+rec.UID+"|"+b.st.dir)
+	cmd.Dir = dir
+	cmd.Env = append(env, role)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = supervisorSysProcAttr()
 	if handoverLock {
-		cmd.ExtraFiles = []*os.File{lockf} // fd 3 in the supervisor
+		cmd.ExtraFiles = []*os.File{lockf}
 	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	// For Delete's signal, and for liveness should the lock file go.
 	start, _ := procStartTime(cmd.Process.Pid)
-	if err := writeAtomic(b.st.file(rec.UID, pidFile), []byte(fmt.Sprintf("%d %d\n", cmd.Process.Pid, start)), false); err != nil {
+	if err := writeAtomic(pidPath, []byte(fmt.Sprintf("%d %d\n", cmd.Process.Pid, start)), false); err != nil {
 		_ = cmd.Process.Kill()
 		return err
 	}
@@ -183,11 +191,11 @@ func (b *backend) startSupervisor(rec *jobRecord, lockf *os.File) error {
 		}
 		select {
 		case <-exited:
-			return errors.New("the supervisor exited at once; see " + filepath.Join(b.st.logDir(rec.UID), supervisorLog))
+			return errors.New("exited at once")
 		case <-time.After(2 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return errors.New("the supervisor did not start in time")
+			return errors.New("did not start in time")
 		}
 	}
 }

@@ -63,7 +63,7 @@ func supervise(arg string) int {
 	s := &supervisor{st: &store{dir: dir}, uid: uid, sigs: make(chan os.Signal, 4)}
 	signal.Notify(s.sigs, controlSignals...)
 	signal.Ignore(syscall.SIGHUP)
-	lock, err := s.takeLock()
+	lock, err := takeHandedLock(s.st.lockPath(s.uid))
 	if err != nil {
 		log.Print(err)
 		return 1
@@ -77,10 +77,10 @@ func supervise(arg string) int {
 	return 0
 }
 
-// takeLock adopts the lock Submit handed over as fd 3, after checking it is
-// the job's lock file, or takes it where locks cannot be handed over.
-func (s *supervisor) takeLock() (*os.File, error) {
-	path := s.st.lockPath(s.uid)
+// takeHandedLock adopts the lock the starting command handed over as fd 3
+// (see startDetached), after checking it is the lock file at path, or
+// takes it where locks cannot be handed over.
+func takeHandedLock(path string) (*os.File, error) {
 	if !handoverLock {
 		f, err := openNoFollow(path, os.O_RDWR, 0)
 		if err != nil {

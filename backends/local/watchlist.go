@@ -14,7 +14,7 @@ var _ backends.ListWatcher = (*backend)(nil)
 // WatchList reads every job at each poll (files of this machine: no
 // connection to save) and calls fn when anything a user sees changed.
 func (b *backend) WatchList(ctx context.Context, opts backends.ListOptions, fn func([]*backends.Status) bool) error {
-	last := ""
+	var last *string // nil until fn has seen the first list, even an empty one
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
@@ -22,8 +22,8 @@ func (b *backend) WatchList(ctx context.Context, opts backends.ListOptions, fn f
 		if err != nil {
 			return err
 		}
-		if fp := fingerprint(sts); fp != last {
-			last = fp
+		if fp := fingerprint(sts); last == nil || fp != *last {
+			last = &fp
 			if fn(sts) {
 				return nil
 			}

@@ -537,20 +537,7 @@ func (b *backend) CronJobStatus(ctx context.Context, ref backends.Ref, detail bo
 }
 
 func (b *backend) ListCronJobs(ctx context.Context, opts backends.ListOptions) ([]*backends.CronJobStatus, error) {
-	ns := opts.Namespace
-	if ns == "" {
-		ns = b.namespace
-	}
-	if opts.AllNamespaces {
-		ns = "*"
-	}
-	var stubs []*api.JobListStub
-	err := b.call(ctx, "list", backends.Ref{Namespace: ns}, func(c *api.Client) error {
-		q := (&api.QueryOptions{Namespace: ns, Region: b.cfg.Region}).WithContext(ctx)
-		var err error
-		stubs, _, err = c.Jobs().ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}}, q)
-		return err
-	})
+	stubs, _, err := b.listStubs(ctx, "list", b.listNamespace(opts), 0, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/batchctl/batchctl/backends"
 	"github.com/batchctl/batchctl/jobspec"
@@ -114,31 +115,54 @@ func (b *backend) Delete(ctx context.Context, ref backends.Ref) error {
 	})
 }
 
+// listNamespace is the namespace List reads: "*" for all of them.
+func (b *backend) listNamespace(opts backends.ListOptions) string {
+	switch {
+	case opts.AllNamespaces:
+		return "*"
+	case opts.Namespace != "":
+		return opts.Namespace
+	}
+	return b.namespace
+}
+
+// listStubs reads the jobs list of ns with each job's meta, where the
+// labels are (a blocking query when index > 0); op names the command in
+// errors.
+func (b *backend) listStubs(ctx context.Context, op, ns string, index uint64, wait time.Duration) ([]*api.JobListStub, uint64, error) {
+	var stubs []*api.JobListStub
+	var last uint64
+	err := b.call(ctx, op, backends.Ref{Namespace: ns}, func(c *api.Client) error {
+		q := (&api.QueryOptions{Namespace: ns, Region: b.cfg.Region, WaitIndex: index, WaitTime: wait}).WithContext(ctx)
+		var err error
+		var qm *api.QueryMeta
+		stubs, qm, err = c.Jobs().ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}}, q)
+		if err == nil {
+			last = qm.LastIndex
+		}
+		return err
+	})
+	return stubs, last, err
+}
+
+// listed tells whether List reports the job of a list stub: a batch job of
+// batchctl's whose labels sel matches. A CronJob's runs (its children) are
+// Jobs; the CronJob itself is not.
+func listed(j *api.JobListStub, sel labels.Selector) bool {
+	ownJob := j.ParentID == "" || j.Meta[backends.CronJobLabel] != ""
+	return j.Type == api.JobTypeBatch && !j.Periodic && ownJob && managed(j.Meta) && backends.Matches(sel, labelsOf(j.Meta))
+}
+
 // List finds batch jobs with batchctl's managed-by meta whose labels match,
 // then reads each one's status (two requests per job, four at a time).
 func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backends.Status, error) {
-	ns := opts.Namespace
-	if ns == "" {
-		ns = b.namespace
-	}
-	if opts.AllNamespaces {
-		ns = "*"
-	}
-	var stubs []*api.JobListStub
-	err := b.call(ctx, "list", backends.Ref{Namespace: ns}, func(c *api.Client) error {
-		q := (&api.QueryOptions{Namespace: ns, Region: b.cfg.Region}).WithContext(ctx)
-		var err error
-		stubs, _, err = c.Jobs().ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}}, q)
-		return err
-	})
+	stubs, _, err := b.listStubs(ctx, "list", b.listNamespace(opts), 0, 0)
 	if err != nil {
 		return nil, err
 	}
 	var refs []backends.Ref
 	for _, j := range stubs {
-		// A CronJob's runs (its children) are Jobs; the CronJob is not.
-		ownJob := j.ParentID == "" || j.Meta[backends.CronJobLabel] != ""
-		if j.Type == api.JobTypeBatch && !j.Periodic && ownJob && managed(j.Meta) && backends.Matches(opts.Selector, labelsOf(j.Meta)) {
+		if listed(j, opts.Selector) {
 			refs = append(refs, backends.Ref{Name: j.ID, Namespace: j.Namespace})
 		}
 	}

@@ -47,11 +47,8 @@ func configCommand() *cli.Command {
 					ContextSource string         `json:"contextSource,omitempty"`
 					Values        []config.Value `json:"values"`
 				}{s.File, s.Context, s.ContextSource, values}
-				switch format {
-				case outJSON:
-					return writeJSON(c.App.Writer, view)
-				case outYAML:
-					return writeYAML(c.App.Writer, view)
+				if ok, err := writeStructured(c.App.Writer, format, view); ok {
+					return err
 				}
 				w := c.App.Writer
 				ctx := orDash(s.Context)

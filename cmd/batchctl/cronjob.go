@@ -138,30 +138,6 @@ func cronName(st *backends.CronJobStatus, s settings, info backends.Info) string
 	return "cronjob/" + jobArg(&backends.Status{Name: st.Name, Namespace: st.Namespace}, s, info)
 }
 
-// applyCronOverrides is applyOverrides for a CronJob: --name names it,
-// --env reaches every container of its template.
-func applyCronOverrides(c *cli.Context, cj *jobspec.CronJob, s settings) error {
-	o := jobspec.Overrides{Name: c.String("name")}
-	for _, kv := range c.StringSlice("env") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return usagef("--env %q: want KEY=VALUE", kv)
-		}
-		o.Env = append(o.Env, jobspec.EnvVar{Name: k, Value: v})
-	}
-	switch {
-	case s.Namespace == "":
-	case cj.Namespace == "":
-		o.Namespace = s.Namespace
-	case cj.Namespace != s.Namespace:
-		return usagef("the namespace from the manifest (%s) does not match the namespace in force (%s)", cj.Namespace, s.Namespace)
-	}
-	if o.Name == "" && o.Namespace == "" && len(o.Env) == 0 {
-		return nil
-	}
-	return cj.Apply(o)
-}
-
 // submitCron is submit of a CronJob. A CronJob never finishes: --wait and
 // --follow belong to trigger, or to `wait cronjob/NAME`.
 func submitCron(c *cli.Context, b backends.Backend, s settings, cj *jobspec.CronJob, format, mode string) error {
@@ -173,7 +149,7 @@ func submitCron(c *cli.Context, b backends.Backend, s settings, cj *jobspec.Cron
 	if err != nil {
 		return err
 	}
-	if err := applyCronOverrides(c, cj, s); err != nil {
+	if err := applyOverridesTo(c, cj, cj.Namespace, s); err != nil {
 		return err
 	}
 	ifExists := c.String("if-exists")
@@ -191,11 +167,8 @@ func submitCron(c *cli.Context, b backends.Backend, s settings, cj *jobspec.Cron
 		if mode == dryRunServer {
 			return usagef("--dry-run=server: not for CronJobs yet; --dry-run=client checks what can be checked here")
 		}
-		switch format {
-		case outJSON:
-			return writeJSON(c.App.Writer, r.Native)
-		case outYAML:
-			return writeYAML(c.App.Writer, r.Native)
+		if ok, err := writeStructured(c.App.Writer, format, r.Native); ok {
+			return err
 		}
 		fmt.Fprintf(c.App.Writer, "%s created (dry run)\n", cj)
 		return nil
@@ -236,7 +209,7 @@ func renderCron(c *cli.Context, b backends.Backend, s settings, cj *jobspec.Cron
 	if err != nil {
 		return err
 	}
-	if err := applyCronOverrides(c, cj, s); err != nil {
+	if err := applyOverridesTo(c, cj, cj.Namespace, s); err != nil {
 		return err
 	}
 	r, err := sch.RenderCronJob(cj)
@@ -451,11 +424,8 @@ func describeCronOf(c *cli.Context, b backends.Backend, s settings, arg, format 
 	if err != nil {
 		return err
 	}
-	switch format {
-	case outJSON:
-		return writeJSON(c.App.Writer, versionedCron(st))
-	case outYAML:
-		return writeYAML(c.App.Writer, versionedCron(st))
+	if ok, err := writeStructured(c.App.Writer, format, versionedCron(st)); ok {
+		return err
 	}
 	return describeCron(c.App.Writer, st)
 }

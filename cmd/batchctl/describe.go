@@ -52,11 +52,8 @@ func describeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			switch format {
-			case outJSON:
-				return writeJSON(c.App.Writer, versioned(st))
-			case outYAML:
-				return writeYAML(c.App.Writer, versioned(st))
+			if ok, err := writeStructured(c.App.Writer, format, versioned(st)); ok {
+				return err
 			}
 			return writeDescription(c.App.Writer, st)
 		}),

@@ -33,6 +33,18 @@ func checkOutput(format string, allowed ...string) error {
 	return usagef("unknown output format %q (use %s)", format, strings.Join(allowed, ", "))
 }
 
+// writeStructured writes v when format is json or yaml; ok is false for
+// the other formats, which the caller prints its own way.
+func writeStructured(w io.Writer, format string, v any) (ok bool, err error) {
+	switch format {
+	case outJSON:
+		return true, writeJSON(w, v)
+	case outYAML:
+		return true, writeYAML(w, v)
+	}
+	return false, nil
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

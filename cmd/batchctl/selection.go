@@ -124,7 +124,13 @@ func (sel selection) resolve(ctx context.Context, b backends.Backend, s settings
 	if err != nil {
 		return nil, nil, err
 	}
-	ns := defaultNamespace(s, b)
+	found, missing = sel.pick(all, defaultNamespace(s, b))
+	return found, missing, nil
+}
+
+// pick finds the selected jobs in a list of them all, and the named ones
+// it lacks.
+func (sel selection) pick(all []*backends.Status, ns string) (found []*backends.Status, missing []backends.Ref) {
 	for _, st := range all {
 		if sel.matches(st, ns) {
 			found = append(found, st)
@@ -137,7 +143,7 @@ func (sel selection) resolve(ctx context.Context, b backends.Backend, s settings
 			}
 		}
 	}
-	return found, missing, nil
+	return found, missing
 }
 
 func (sel selection) sameJob(r backends.Ref, st *backends.Status, ns string) bool {

@@ -142,6 +142,12 @@ func waitAndFollow(ctx context.Context, b backends.Backend, ref backends.Ref, c 
 // applyOverrides applies --name, --env and the namespace in force. A manifest
 // namespace that contradicts -n is refused, as kubectl does.
 func applyOverrides(c *cli.Context, job *jobspec.Job, s settings) error {
+	return applyOverridesTo(c, job, job.Namespace, s)
+}
+
+// applyOverridesTo is applyOverrides of a Job or a CronJob (--env then
+// reaches every container of its template), whose namespace is ns.
+func applyOverridesTo(c *cli.Context, obj interface{ Apply(jobspec.Overrides) error }, ns string, s settings) error {
 	o := jobspec.Overrides{Name: c.String("name")}
 	for _, kv := range c.StringSlice("env") {
 		k, v, ok := strings.Cut(kv, "=")
@@ -152,15 +158,15 @@ func applyOverrides(c *cli.Context, job *jobspec.Job, s settings) error {
 	}
 	switch {
 	case s.Namespace == "":
-	case job.Namespace == "":
+	case ns == "":
 		o.Namespace = s.Namespace
-	case job.Namespace != s.Namespace:
-		return usagef("the namespace from the manifest (%s) does not match the namespace in force (%s)", job.Namespace, s.Namespace)
+	case ns != s.Namespace:
+		return usagef("the namespace from the manifest (%s) does not match the namespace in force (%s)", ns, s.Namespace)
 	}
 	if o.Name == "" && o.Namespace == "" && len(o.Env) == 0 {
 		return nil
 	}
-	return job.Apply(o)
+	return obj.Apply(o)
 }
 
 // checkFidelity renders job to learn what the backend will not honour

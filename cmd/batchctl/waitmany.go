@@ -37,29 +37,19 @@ func waitMany(c *cli.Context, b backends.Backend, s settings, sel selection, for
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errTimedOut)
 		defer cancel()
 	}
-	found, missing, err := sel.resolve(ctx, b, s)
-	if err != nil {
-		return err
-	}
-	if len(missing) > 0 {
-		var names []string
-		for _, r := range missing {
-			names = append(names, r.String())
-		}
-		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: "no such job: " + strings.Join(names, ", ")}
-	}
-	if len(found) == 0 {
-		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: "no job matches"}
-	}
+	// The first list the watch reports resolves the selection: no List
+	// before it (with a ListWatcher, one request for all, not one per job).
 	info := b.Info()
-	targets := map[string]*backends.Status{}
-	order := make([]string, 0, len(found))
-	for _, st := range found {
-		targets[jobKey(st)] = st
-		order = append(order, jobKey(st))
-	}
-	done := map[string]bool{}
-	var failed, gone int
+	ns := defaultNamespace(s, b)
+	var (
+		resolved   bool
+		resolveErr error
+		targets    = map[string]*backends.Status{}
+		order      []string
+		done       = map[string]bool{}
+		failed     int
+		gone       int
+	)
 	failFast := c.Bool("fail-fast")
 	check := func(sts []*backends.Status) bool {
 		present := make(map[string]*backends.Status, len(sts))
@@ -91,8 +81,25 @@ func waitMany(c *cli.Context, b backends.Backend, s settings, sel selection, for
 		}
 		return len(done) == len(order)
 	}
-	if !check(found) {
-		err = watchJobs(ctx, b, sel.listOptions(s), check)
+	err := watchJobs(ctx, b, sel.listOptions(s), func(sts []*backends.Status) bool {
+		if !resolved {
+			resolved = true
+			found, missing := sel.pick(sts, ns)
+			if resolveErr = missingJobs(missing, found); resolveErr != nil {
+				return true
+			}
+			for _, st := range found {
+				targets[jobKey(st)] = st
+				order = append(order, jobKey(st))
+			}
+		}
+		return check(sts)
+	})
+	if resolveErr != nil {
+		return resolveErr
+	}
+	if !resolved && ctx.Err() == nil {
+		return err // no list came at all
 	}
 	sum := waitSummary{APIVersion: outputAPIVersion, Kind: "WaitSummary"}
 	var finals []*backends.Status
@@ -131,6 +138,22 @@ func waitMany(c *cli.Context, b backends.Backend, s settings, sel selection, for
 		return err
 	case gone > 0:
 		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: fmt.Sprintf("%d jobs were deleted before they finished", gone)}
+	}
+	return nil
+}
+
+// missingJobs is the error for a selection that names jobs that do not
+// exist, or matches none.
+func missingJobs(missing []backends.Ref, found []*backends.Status) error {
+	if len(missing) > 0 {
+		var names []string
+		for _, r := range missing {
+			names = append(names, r.String())
+		}
+		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: "no such job: " + strings.Join(names, ", ")}
+	}
+	if len(found) == 0 {
+		return &backends.Error{Kind: backends.ErrNotFound, Op: "wait", Msg: "no job matches"}
 	}
 	return nil
 }
