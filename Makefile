@@ -56,9 +56,9 @@ fmt-check:
 # Side-by-side measurements against kubectl, xargs and GNU parallel (installed
 # from Debian's packages when missing), and on the real control plane and
 # Nomad agent. Prints ratios; asserts nothing.
-bench: build $(K8S_TOOLS) $(NOMAD)
+bench: build $(K8S_TOOLS) $(NOMAD) docker-tools
 	@command -v parallel >/dev/null || (apt-get update -qq && apt-get install -y -qq parallel >/dev/null) || echo "bench: could not install GNU parallel"
-	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(GO) run ./bench -batchctl $(BIN)
+	$(K8S_TEST_ENV) $(NOMAD_TEST_ENV) $(DOCKER_TEST_ENV) $(GO) run ./bench -batchctl $(BIN)
 
 # Validates .goreleaser.yaml with a pinned GoReleaser, then builds a snapshot
 # release (every target cross-built and archived, nothing published) and

@@ -165,8 +165,6 @@ type Capabilities struct {
 	Suspend bool
 	// AttemptLogs: logs of failed attempts stay readable.
 	AttemptLogs bool
-	// Namespaces: jobs of the same name can live in different namespaces.
-	Namespaces bool
 	// LogTimes: the backend knows when each log line was written: Logs
 	// fills LogSource.At when LogOptions.Times asks, and honours Since.
 	LogTimes bool
@@ -182,9 +180,6 @@ type Capabilities struct {
 	CronReplace bool
 	// CronHistory: finished Jobs beyond the history limits are deleted.
 	CronHistory bool
-	// CronStartingDeadline: a run missed by more than
-	// startingDeadlineSeconds is skipped; a missed run within it is made up.
-	CronStartingDeadline bool
 }
 
 // ManagedByLabel marks the jobs batchctl created; List selects on it.
@@ -239,7 +234,8 @@ type LogOptions struct {
 	Index     *int32 // only this completion index
 	Container string // only this container; empty: all
 	// Since skips lines written before it; Times fills LogSource.At.
-	// Both need Capabilities.LogTimes.
+	// Both need Capabilities.LogTimes: without it, Logs refuses them
+	// (ErrInvalid), saying why the platform cannot.
 	Since time.Time
 	Times bool
 }

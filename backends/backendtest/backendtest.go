@@ -58,6 +58,7 @@ var cases = []struct {
 	{"Deadline", testDeadline},
 	{"DeleteRunning", testDeleteRunning},
 	{"LogsOfEveryAttempt", testLogsOfEveryAttempt},
+	{"LogTimes", testLogTimes},
 	{"NotFound", testNotFound},
 	{"AlreadyExists", testAlreadyExists},
 	{"GenerateName", testGenerateName},

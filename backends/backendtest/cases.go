@@ -306,6 +306,43 @@ func testLogsOfEveryAttempt(e *env) {
 	}
 }
 
+// testLogTimes: a backend with Capabilities.LogTimes stamps every line
+// with when it was written (within the job's run) and skips lines before
+// Since; one without refuses both as invalid rather than guess.
+func testLogTimes(e *env) {
+	_, ref := e.submit(jobSpec{script: "echo stamped"})
+	st, _ := e.finish(ref)
+	expect(e.t, st, backends.Succeeded, "", 0, 1, 0)
+	if !e.info.Capabilities.LogTimes {
+		for _, opts := range []backends.LogOptions{{Times: true}, {Since: time.Now().Add(-time.Hour)}} {
+			if err := e.b.Logs(e.ctx, ref, opts, &sink{}); !errors.Is(err, backends.ErrInvalid) {
+				e.t.Errorf("Logs with Times %v, Since %v on a backend without LogTimes: %v, want invalid", opts.Times, opts.Since, err)
+			}
+		}
+		return
+	}
+	lines := e.logs(ref, backends.LogOptions{Times: true})
+	if len(lines) == 0 {
+		e.t.Fatal("no log lines")
+	}
+	slack := 2 * time.Second // clocks of a remote platform
+	for _, l := range lines {
+		switch {
+		case l.src.At.IsZero():
+			e.t.Errorf("line %q has no time", l.text)
+		case st.StartTime != nil && l.src.At.Before(st.StartTime.Add(-slack)),
+			st.CompletionTime != nil && l.src.At.After(st.CompletionTime.Add(slack)):
+			e.t.Errorf("line %q stamped %v, outside the job's run %v–%v", l.text, l.src.At, st.StartTime, st.CompletionTime)
+		}
+	}
+	if later := e.logs(ref, backends.LogOptions{Since: time.Now().Add(time.Minute)}); len(later) != 0 {
+		e.t.Errorf("Logs since a minute from now: %d lines, want none", len(later))
+	}
+	if all := e.logs(ref, backends.LogOptions{Since: time.Now().Add(-time.Hour)}); len(all) != len(lines) {
+		e.t.Errorf("Logs since an hour ago: %d lines, want all %d", len(all), len(lines))
+	}
+}
+
 func testNotFound(e *env) {
 	ref := backends.Ref{Name: jobName(e.t, "missing"), Namespace: e.opt.Namespace}
 	if _, err := e.b.Status(e.ctx, ref); !errors.Is(err, backends.ErrNotFound) {

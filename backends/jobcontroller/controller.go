@@ -42,7 +42,7 @@ func (m *Machine) sync(now time.Time) {
 	m.requeueAt = time.Time{}
 	m.deletedNow = map[*pod]bool{}
 	ctx := &syncCtx{}
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if p.active() {
 			ctx.activePods = append(ctx.activePods, p)
 		}
@@ -113,7 +113,7 @@ func (m *Machine) track(ctx *syncCtx, needsFlush bool, now time.Time) {
 	if indexed {
 		completions = int(*m.job.Spec.Completions)
 	}
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if !p.finalizer {
 			continue
 		}

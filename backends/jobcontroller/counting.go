@@ -26,7 +26,7 @@ func (m *Machine) canRemoveFinalizer(ctx *syncCtx, p *pod, considerFailed bool) 
 // newFinishedPods is getNewFinishedPods: pods not counted yet that
 // succeeded or failed (the latter whatever the pod failure policy says).
 func (m *Machine) newFinishedPods() (succeeded, failed []*pod) {
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if !p.finalizer || !m.validIndex(p) {
 			continue
 		}
@@ -78,7 +78,7 @@ func (m *Machine) failJobMessage() *string {
 	if m.job.Spec.PodFailurePolicy == nil {
 		return nil
 	}
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if m.isPodFailed(p) && !p.goneFromAPI() {
 			if msg, _, _ := m.matchPodFailurePolicy(p); msg != nil {
 				return msg
@@ -97,7 +97,7 @@ func (m *Machine) pastBackoffLimitOnFailure() bool {
 		return false
 	}
 	var n int32
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if p.phase == corev1.PodRunning || p.phase == corev1.PodPending {
 			n += p.restartCount()
 		}

@@ -14,7 +14,7 @@ func (m *Machine) indexedOutcome(ctx *syncCtx, now time.Time) {
 	s := &m.job.Spec
 	completions := int(*s.Completions)
 	var done []int
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if ix := int(p.index); p.phase == corev1.PodSucceeded && p.finalizer && ix >= 0 && ix < completions {
 			done = append(done, ix)
 		}
@@ -27,7 +27,7 @@ func (m *Machine) indexedOutcome(ctx *syncCtx, now time.Time) {
 			prev = *m.failedIndexes
 		}
 		var failedIdx []int
-		for _, p := range m.pods {
+		for _, p := range m.live {
 			if ix := int(p.index); ix >= 0 && ix < completions && p.finalizer && m.isIndexFailed(p) {
 				failedIdx = append(failedIdx, ix)
 			}
@@ -79,7 +79,7 @@ func (m *Machine) podsWithDelayedDeletion(ctx *syncCtx) map[int]*pod {
 		}
 	}
 	out := map[int]*pod{}
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if !p.finalizer || !m.validIndex(p) || !m.isPodFailed(p) {
 			continue
 		}

@@ -3,6 +3,7 @@ package jobcontroller
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -14,11 +15,14 @@ import (
 
 // Machine is one Job's controller and kubelet. Not safe for concurrent use.
 type Machine struct {
-	job       *batchv1.Job // defaulted; Spec.Suspend follows Suspend and Resume
-	opts      Options
-	name      string
-	created   time.Time
-	pods      []*pod // creation order
+	job     *batchv1.Job // defaulted; Spec.Suspend follows Suspend and Resume
+	opts    Options
+	name    string
+	created time.Time
+	pods    []*pod // creation order
+	// live: the pods not settled (see settled), creation order. Decisions
+	// read these only, so that a step costs what runs, not what ran.
+	live      []*pod
 	byName    map[string]*pod
 	seq       int
 	actions   []Action
@@ -239,7 +243,7 @@ func (m *Machine) Resume(now time.Time) {
 
 // Tick runs whatever timer is due at now.
 func (m *Machine) Tick(now time.Time) {
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if p.stopping && !p.gone && !p.killed && !now.Before(p.killAt) {
 			p.killed = true
 			m.act(KillPod{Pod: p.name})
@@ -263,7 +267,7 @@ func (m *Machine) NextTimer() (time.Time, bool) {
 			add(*d)
 		}
 	}
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		switch {
 		case p.stopping && !p.gone && !p.killed:
 			add(p.killAt)
@@ -302,7 +306,7 @@ func (m *Machine) Done() bool {
 	if !m.finished() {
 		return false
 	}
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if !p.gone {
 			return false
 		}
@@ -314,12 +318,13 @@ func (m *Machine) Done() bool {
 // pods Kubernetes would have deleted by now.
 func (m *Machine) after(now time.Time) {
 	m.sync(now)
-	for _, p := range m.pods {
+	for _, p := range m.live {
 		if p.goneFromAPI() && p.gone && !p.removed {
 			p.removed = true
 			m.act(RemovePod{Pod: p.name})
 		}
 	}
+	m.live = slices.DeleteFunc(m.live, (*pod).settled)
 }
 
 func (m *Machine) lookup(podName, container string) (*pod, *container) {

@@ -122,7 +122,7 @@ func (m *Machine) firstPendingIndexes(ctx *syncCtx, count int) []int32 {
 	nonPending := ctx.done.withIndexes(taken(ctx.activePods))
 	if m.onlyReplaceFailedPods() {
 		var term []*pod
-		for _, p := range m.pods {
+		for _, p := range m.live {
 			if p.terminatingNow() {
 				term = append(term, p)
 			}
@@ -173,6 +173,7 @@ func (m *Machine) createPod(ctx *syncCtx, index int32, now time.Time) {
 		}
 	}
 	m.pods = append(m.pods, p)
+	m.live = append(m.live, p)
 	m.byName[p.name] = p
 	var ix *int32
 	if index >= 0 {

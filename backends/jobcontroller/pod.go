@@ -106,6 +106,16 @@ type pod struct {
 
 func (p *pod) terminal() bool { return p.phase == corev1.PodSucceeded || p.phase == corev1.PodFailed }
 
+// settled: nothing about the pod can change any more, nor can it weigh in
+// a decision: it ended, was counted (no tracking finalizer), no process is
+// left, and it is either removed or never deleted (the controller deletes
+// only active pods, and a terminal pod's status no longer changes). The
+// controller's loops skip such pods (Machine.live); the pod failure policy
+// saw each failed one in every sync from its failure to its counting.
+func (p *pod) settled() bool {
+	return p.terminal() && !p.finalizer && p.gone && (p.removed || !p.deleted)
+}
+
 // active is controller.IsPodActive.
 func (p *pod) active() bool { return !p.terminal() && !p.deleted }
 

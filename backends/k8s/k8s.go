@@ -63,6 +63,14 @@ func (b *backend) connect() error {
 	b.once.Do(func() {
 		var cfg *rest.Config
 		cfg, b.connErr = b.loader.ClientConfig()
+		if clientcmd.IsEmptyConfig(b.connErr) {
+			// client-go's own words point at KUBERNETES_MASTER, which
+			// nothing reads any more.
+			b.connErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "connect", Err: b.connErr,
+				Msg: "no kubeconfig: none at $KUBECONFIG or ~/.kube/config, and not running in a cluster; " +
+					"name one with --kubeconfig, BATCHCTL_K8S_KUBECONFIG or `batchctl config set k8s.kubeconfig PATH`"}
+			return
+		}
 		if b.connErr != nil {
 			b.connErr = &backends.Error{Kind: backends.ErrUnavailable, Op: "connect", Msg: "kubeconfig: " + b.connErr.Error()}
 			return
@@ -122,10 +130,9 @@ func (b *backend) Info() backends.Info {
 			TTL:            true,
 			Suspend:        true,
 			AttemptLogs:    true,
-			Namespaces:     true,
 			LogTimes:       true,
 
-			CronJobs: true, CronForbid: true, CronReplace: true, CronHistory: true, CronStartingDeadline: true,
+			CronJobs: true, CronForbid: true, CronReplace: true, CronHistory: true,
 		},
 	}
 }

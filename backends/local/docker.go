@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,6 +100,10 @@ func dockerClient(d *DockerPlan) (*client.Client, error) {
 			return nil, fmt.Errorf("%s: ssh:// hosts need the Docker CLI's ssh helper, which batchctl does not run; forward the daemon's socket (ssh -L) and set DOCKER_HOST to it", d.Host)
 		}
 		opts = append(opts, client.WithHost(d.Host))
+	}
+	if d != nil && d.TLSDir != "" {
+		opts = append(opts, client.WithTLSClientConfig(filepath.Join(d.TLSDir, "ca.pem"),
+			filepath.Join(d.TLSDir, "cert.pem"), filepath.Join(d.TLSDir, "key.pem")))
 	}
 	return client.New(opts...)
 }

@@ -101,10 +101,9 @@ func (b *backend) Info() backends.Info {
 			TTL:            true,
 			Suspend:        true,
 			AttemptLogs:    true,
-			Namespaces:     true,
 			LogTimes:       true,
 
-			CronJobs: true, CronForbid: true, CronReplace: true, CronHistory: true, CronStartingDeadline: true,
+			CronJobs: true, CronForbid: true, CronReplace: true, CronHistory: true,
 		},
 	}
 }

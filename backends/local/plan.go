@@ -38,6 +38,10 @@ type Plan struct {
 type DockerPlan struct {
 	// Host is DOCKER_HOST's form; "" is the Docker CLI's default socket.
 	Host string `json:"host,omitempty"`
+	// Context names the Docker CLI context Host came from, if one did;
+	// TLSDir holds its ca.pem, cert.pem and key.pem, if it has them.
+	Context string `json:"context,omitempty"`
+	TLSDir  string `json:"tlsDir,omitempty"`
 }
 
 // Backoff is the Job controller's pod failure backoff.

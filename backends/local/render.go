@@ -81,7 +81,9 @@ func (b *backend) plan(job *jobspec.Job, op string) (*Plan, error) {
 	docker := b.runtime == RuntimeDocker
 	var defaulted *corev1.PodSpec // imagePullPolicy as the API server defaults it
 	if docker {
-		p.Docker = &DockerPlan{Host: b.dockerHost}
+		if p.Docker, err = b.dockerPlan(); err != nil {
+			return nil, invalid("%v", err)
+		}
 		if p.Volumes, err = b.volumesPlan(pod.Volumes); err != nil {
 			return nil, invalid("%v", err)
 		}

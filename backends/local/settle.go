@@ -25,9 +25,9 @@ import (
 // supervisorAlive reports whether job uid's supervisor still runs: it holds
 // the job's lock; or, should the lock file have been deleted, the process
 // recorded as its supervisor (pid and start time) still runs — a deleted
-// lock file never makes a live job look lost. A lock file that is there
-// and free was released by its supervisor's exit. When it cannot tell, it
-// says yes.
+// lock file never makes a live job look lost, nor a lock held by another
+// process a dead one alive. A lock file that is there and free was
+// released by its supervisor's exit. When it cannot tell, it says yes.
 func (s *store) supervisorAlive(uid string, st *jobState) bool {
 	if !handoverLock && st.Generation == 0 && st.Status.CreationTime != nil && time.Since(*st.Status.CreationTime) < 10*time.Second {
 		return true // the supervisor may not have taken its lock yet
@@ -39,7 +39,10 @@ func (s *store) supervisorAlive(uid string, st *jobState) bool {
 			_ = unlock(f)
 		}
 		f.Close()
-		return lerr != nil || !ok
+		// A held lock is the supervisor's, unless the process recorded
+		// as the supervisor is gone: then someone else holds the file
+		// (`flock` on it), and a dead supervisor must not look alive.
+		return (lerr != nil || !ok) && !s.recordedGone(uid)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return true
@@ -50,6 +53,18 @@ func (s *store) supervisorAlive(uid string, st *jobState) bool {
 	}
 	now, ok := procStartTime(pid)
 	return ok && start != 0 && now == start
+}
+
+// recordedGone: the process recorded as job uid's supervisor is known to
+// have exited (its pid runs no more, or runs another program: the start
+// time differs). Where that cannot be known, false.
+func (s *store) recordedGone(uid string) bool {
+	pid, start := s.supervisorProc(uid)
+	if pid <= 0 || start == 0 || !procStartTimeKnowable {
+		return false
+	}
+	now, ok := procStartTime(pid)
+	return !ok || now != start
 }
 
 // supervisorProc reads the pid and start time Submit recorded.

@@ -59,13 +59,10 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 			// The outcome is written before the supervisor's last files:
 			// report the end once it is done with them (it is at once,
 			// unless its writes fail, which it does not wait for long).
-			select {
-			case <-unlocked:
-				unlocked = nil
-			case <-time.After(5 * time.Second):
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := b.st.awaitExit(ctx, uid, st, unlocked); err != nil {
+				return err
 			}
+			unlocked = nil
 			if again, err := b.loadUID(uid); err == nil && again != nil {
 				st = again
 			}
@@ -76,6 +73,30 @@ func (b *backend) Watch(ctx context.Context, ref backends.Ref, fn func(*backends
 		}
 		if st.Status.Phase.Terminal() {
 			release()
+		}
+	}
+}
+
+// awaitExit waits, 5 s at most, until job uid's supervisor is done: its
+// lock is free (unlocked closed), or, should another process hold the lock
+// file, the recorded supervisor process is gone.
+func (s *store) awaitExit(ctx context.Context, uid string, st *jobState, unlocked <-chan struct{}) error {
+	limit := time.NewTimer(5 * time.Second)
+	defer limit.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-unlocked:
+			return nil
+		case <-limit.C:
+			return nil
+		case <-tick.C:
+			if !s.supervisorAlive(uid, st) {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -370,33 +369,14 @@ func (b *backend) cronRuns(ctx context.Context, op string, ref backends.Ref) ([]
 			refs, launched = append(refs, backends.Ref{Name: j.ID, Namespace: j.Namespace}), append(launched, nil)
 		}
 	}
-	runs := make([]backends.CronJobRun, len(refs))
-	errs := make([]error, len(refs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i, r := range refs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			st, err := b.Status(ctx, r)
-			if err == nil {
-				st.Attempts = nil
-				runs[i] = backends.CronJobRun{Status: *st, ScheduledTime: launched[i], Manual: launched[i] == nil}
-			}
-			errs[i] = err
-		}()
+	sts, err := b.statuses(ctx, refs)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	var out []backends.CronJobRun
-	for i := range runs {
-		switch {
-		case errs[i] == nil:
-			out = append(out, runs[i])
-		case errors.Is(errs[i], backends.ErrNotFound): // purged meanwhile
-		default:
-			return nil, errs[i]
+	for i, st := range sts {
+		if st != nil { // else purged meanwhile
+			out = append(out, backends.CronJobRun{Status: *st, ScheduledTime: launched[i], Manual: launched[i] == nil})
 		}
 	}
 	backends.SortCronJobRuns(out)

@@ -28,6 +28,10 @@ import (
 // every stream is drained.
 func (b *backend) Logs(ctx context.Context, ref backends.Ref, opts backends.LogOptions, sink backends.LogSink) error {
 	ref = b.ref(ref)
+	if opts.Times || !opts.Since.IsZero() {
+		return &backends.Error{Kind: backends.ErrInvalid, Op: "logs", Ref: ref,
+			Msg: "--since and --timestamps: the nomad backend does not know when each line was written (Nomad's log API has no time per line)"}
+	}
 	s, err := b.load(ctx, "logs", ref, 0, 0)
 	if err != nil {
 		return err

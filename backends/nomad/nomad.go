@@ -112,7 +112,6 @@ func (b *backend) Info() backends.Info {
 			TTL:            false, // only the server-wide job GC removes jobs
 			Suspend:        false, // refused: Nomad would re-run completed allocations (cannotSuspend)
 			AttemptLogs:    true,
-			Namespaces:     true,
 
 			CronJobs:    true,
 			CronForbid:  true,  // prohibit_overlap (a skipped run is not made up: see cron.go)

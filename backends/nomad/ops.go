@@ -153,6 +153,37 @@ func listed(j *api.JobListStub, sel labels.Selector) bool {
 	return j.Type == api.JobTypeBatch && !j.Periodic && ownJob && managed(j.Meta) && backends.Matches(sel, labelsOf(j.Meta))
 }
 
+// statuses reads the status of each job as List reports it (no attempts),
+// a few at once: Nomad has no bulk status. A job deleted meanwhile is nil
+// in its place; any other error is returned.
+func (b *backend) statuses(ctx context.Context, refs []backends.Ref) ([]*backends.Status, error) {
+	out := make([]*backends.Status, len(refs))
+	errs := make([]error, len(refs))
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i, ref := range refs {
+		g.Go(func() error {
+			st, err := b.Status(ctx, ref)
+			if err == nil {
+				st.Attempts = nil
+			}
+			out[i], errs[i] = st, err
+			return nil // errors are sorted out below, in order
+		})
+	}
+	_ = g.Wait()
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, backends.ErrNotFound):
+			out[i] = nil
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // List finds batch jobs with batchctl's managed-by meta whose labels match,
 // then reads each one's status (two requests per job, four at a time).
 func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backends.Status, error) {
@@ -166,29 +197,14 @@ func (b *backend) List(ctx context.Context, opts backends.ListOptions) ([]*backe
 			refs = append(refs, backends.Ref{Name: j.ID, Namespace: j.Namespace})
 		}
 	}
-	out := make([]*backends.Status, len(refs))
-	errs := make([]error, len(refs))
-	var g errgroup.Group
-	g.SetLimit(4) // a few at once: Nomad has no bulk status
-	for i, ref := range refs {
-		g.Go(func() error {
-			st, err := b.Status(ctx, ref)
-			if err == nil {
-				st.Attempts = nil
-			}
-			out[i], errs[i] = st, err
-			return nil // a job deleted meanwhile is not an error; sorted below
-		})
+	sts, err := b.statuses(ctx, refs)
+	if err != nil {
+		return nil, err
 	}
-	_ = g.Wait()
 	var found []*backends.Status
-	for i, st := range out {
-		switch {
-		case errs[i] == nil:
+	for _, st := range sts {
+		if st != nil {
 			found = append(found, st)
-		case errors.Is(errs[i], backends.ErrNotFound): // deleted meanwhile
-		default:
-			return nil, errs[i]
 		}
 	}
 	sort.Slice(found, func(i, j int) bool {

@@ -132,10 +132,17 @@ func message(cmd string, err error) string {
 			msg = be.Ref.String() + ": " + msg
 		}
 	}
-	// A usage message may already start with the command's name.
-	msg = strings.TrimPrefix(msg, cmd+": ")
+	// A usage message may already start with the command's name, alone
+	// ("logs: …") or before the flag it is about ("logs --index 9: …").
+	name := cmd
 	if i := strings.LastIndexByte(cmd, ' '); i >= 0 {
-		msg = strings.TrimPrefix(msg, cmd[i+1:]+": ")
+		name = cmd[i+1:]
+	}
+	for _, prefix := range []string{cmd, name} {
+		msg = strings.TrimPrefix(msg, prefix+": ")
+		if rest, ok := strings.CutPrefix(msg, prefix+" -"); ok {
+			msg = "-" + rest
+		}
 	}
 	return "batchctl " + cmd + ": " + msg
 }

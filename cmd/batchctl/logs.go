@@ -43,9 +43,6 @@ func logsCommand() *cli.Command {
 			if opts.Since, err = parseSince(c.String("since"), time.Now()); err != nil {
 				return err
 			}
-			if (opts.Times || !opts.Since.IsZero()) && !b.Info().Capabilities.LogTimes {
-				return usagef("logs --since and --timestamps: the %s backend does not know when each line was written%s", b.Info().Name, logTimesWhy[b.Info().Name])
-			}
 			refs, st, err := logTargets(c, b, s)
 			if err != nil {
 				return err
@@ -90,11 +87,6 @@ func logsCommand() *cli.Command {
 			return err
 		}),
 	}
-}
-
-// logTimesWhy explains, per backend, why it keeps no time per line.
-var logTimesWhy = map[string]string{
-	"nomad": " (Nomad's log API has no time per line)",
 }
 
 // parseSince reads --since: a duration back from now, or a time.

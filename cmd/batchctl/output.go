@@ -139,7 +139,7 @@ func writeTableRows(w io.Writer, st *backends.Status, wide, header bool) error {
 func tableRows(w io.Writer, sts []*backends.Status, wide, header bool, minWidth int) error {
 	tw := tabwriter.NewWriter(w, minWidth, 8, 3, ' ', 0)
 	if header && wide {
-		fmt.Fprintln(tw, "NAMESPACE\tNAME\tBACKEND\tPHASE\tCOMPLETIONS\tACTIVE\tFAILED\tPARALLELISM\tDURATION\tAGE\tREASON\tNEXT RETRY")
+		fmt.Fprintln(tw, "NAMESPACE\tNAME\tBACKEND\tPHASE\tCOMPLETIONS\tACTIVE\tFAILED\tPARALLELISM\tFAILED INDEXES\tDURATION\tAGE\tREASON\tNEXT RETRY")
 	} else if header {
 		fmt.Fprintln(tw, "NAME\tPHASE\tCOMPLETIONS\tDURATION\tAGE")
 	}
@@ -151,8 +151,8 @@ func tableRows(w io.Writer, sts []*backends.Status, wide, header bool, minWidth 
 			if st.NextRetry != nil && !st.Phase.Terminal() {
 				next = "in " + shortDuration(st.NextRetry.Sub(now).Truncate(time.Second))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", st.Namespace, st.Name, st.Backend, st.Phase, comp,
-				st.Active, st.Failed, st.Parallelism, duration(st, now), age(st, now), orDash(st.Reason), next)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", st.Namespace, st.Name, st.Backend, st.Phase, comp,
+				st.Active, st.Failed, st.Parallelism, orDash(st.FailedIndexes), duration(st, now), age(st, now), orDash(st.Reason), next)
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Name, st.Phase, comp, duration(st, now), age(st, now))
 		}

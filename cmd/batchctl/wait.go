@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -163,4 +164,33 @@ func showProgress(w io.Writer, current func() *backends.Status) (stop func()) {
 		close(done)
 		<-finished
 	}
+}
+
+// waitSuspended waits until each named Job is suspended and its pods are
+// gone (kubectl wait --for=condition=Suspended): suspend only asks, and the
+// job's controller gets to it. A job that finishes first is exit 1.
+func waitSuspended(c *cli.Context, b backends.Backend, s settings) error {
+	if c.NArg() == 0 {
+		return usagef("wait --for suspended: name the jobs (NAME...)")
+	}
+	ctx, cancel := waitContext(c)
+	defer cancel()
+	for _, arg := range c.Args().Slice() {
+		var last *backends.Status
+		err := b.Watch(ctx, refFor(arg, s), func(st *backends.Status) bool {
+			last = st
+			return st.Phase.Terminal() || (st.Reason == backends.ReasonSuspended && st.Active == 0)
+		})
+		switch {
+		case err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), errTimedOut):
+			return timeoutError{fmt.Sprintf("timed out after %s: job %s is not suspended", c.Duration("timeout"), arg)}
+		case err != nil && ctx.Err() != nil:
+			return interruptedError{"interrupted waiting for job " + arg + " to be suspended"}
+		case err != nil:
+			return err
+		case last.Phase.Terminal():
+			return jobFailedError{&backends.Status{Name: last.Name, Reason: "NotSuspended", Message: fmt.Sprintf("it %s before it was suspended", strings.ToLower(string(last.Phase)))}}
+		}
+	}
+	return nil
 }

@@ -345,17 +345,23 @@ func TestEscapingProcesses(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			e := newEnv(t)
 			pidFile := filepath.Join(e.work, "escaped.pid")
+			forkedFile := filepath.Join(e.work, "forked.pid")
 			spec := ""
 			if how == "deadline" {
 				spec = "  activeDeadlineSeconds: 2\n  backoffLimit: 0\n"
 			}
-			script := "setsid sh -c 'echo $$ > " + pidFile + "; exec sleep 300' & (sleep 301 &) ; echo started; sleep 300"
+			// A new session, and a double fork (reparented away from the pod).
+			script := "setsid sh -c 'echo $$ > " + pidFile + "; exec sleep 300' & (sh -c 'echo $$ > " + forkedFile + "; exec sleep 301' &) ; echo started; sleep 300"
 			if r := e.run("submit", e.job("escape", spec, "sh", "-c", script)); r.code != 0 {
 				t.Fatal(r.stderr)
 			}
-			waitFile(t, pidFile)
-			b, _ := os.ReadFile(pidFile)
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			var pids []int
+			for _, f := range []string{pidFile, forkedFile} {
+				waitFile(t, f)
+				b, _ := os.ReadFile(f)
+				pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+				pids = append(pids, pid)
+			}
 			injected.Add(1)
 			switch how {
 			case "deadline":
@@ -366,13 +372,16 @@ func TestEscapingProcesses(t *testing.T) {
 				}
 				kept.Add(1) // deleted, as asked
 			case "supervisor-killed":
-				if err := syscall.Kill(supervisorPID(t, e.jobDir("escape")), syscall.SIGKILL); err != nil {
+				sup := supervisorPID(t, e.jobDir("escape"))
+				if err := syscall.Kill(sup, syscall.SIGKILL); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(100 * time.Millisecond) // the kernel releases its lock as it goes
+				gone(t, sup, 5*time.Second) // its lock goes with it
 				e.outcome("escape", "Failed")
 			}
-			gone(t, pid, 10*time.Second)
+			for _, pid := range pids {
+				gone(t, pid, 10*time.Second)
+			}
 		})
 	}
 }
@@ -404,6 +413,69 @@ func TestDeletedLockFile(t *testing.T) {
 		t.Fatalf("the job was declared %v with its supervisor alive: %v (supervisor %q, /proc: %.120s)", st["reason"], st["message"], sup, stat)
 	}
 	e.outcome("locked", "Succeeded")
+}
+
+// A lock file held by someone else (`flock -x` on it, for 100 s): it waits
+// behind the supervisor, then holds the lock once the job ended. The
+// outcome is the pod's, and neither this job's commands nor another job's
+// wait for the outsider.
+func TestHeldLockFile(t *testing.T) {
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("no flock(1)")
+	}
+	e := newEnv(t)
+	if r := e.run("submit", e.job("held", "", "sleep", "1")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	injected.Add(1)
+	holder := exec.Command("flock", "-x", filepath.Join(e.jobDir("held"), "lock"), "sleep", "100")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
+	if r := e.run("wait", "held", "--timeout", "30s"); r.code != 0 || r.took > 3*time.Second {
+		t.Errorf("wait with the lock file held by another process: exit %d after %v: %s", r.code, r.took, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"status", "held"},
+		{"logs", "held"},
+		{"list"},
+		{"submit", "--wait", e.job("beside", "", "true")},
+	} {
+		if r := e.run(args...); r.code != 0 || r.took > 3*time.Second {
+			t.Errorf("batchctl %v with the lock file held: exit %d after %v: %s", args[0], r.code, r.took, r.stderr)
+		}
+	}
+	e.outcome("held", "Succeeded")
+	if r := e.run("delete", "held", "--timeout", "10s"); r.code != 0 {
+		t.Errorf("delete with the lock file held: exit %d after %v: %s", r.code, r.took, r.stderr)
+	}
+
+	// The outsider's lock does not keep a dead supervisor alive: killed,
+	// its job is SupervisorLost at the next look, not Running forever.
+	if r := e.run("submit", e.job("heldlost", "", "sleep", "30")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	dir := e.jobDir("heldlost")
+	pid := supervisorPID(t, dir)
+	injected.Add(1)
+	holder2 := exec.Command("flock", "-x", filepath.Join(dir, "lock"), "sleep", "100")
+	if err := holder2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder2.Process.Kill(); _ = holder2.Wait() })
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	gone(t, pid, 5*time.Second)
+	if r := e.run("wait", "heldlost", "--timeout", "20s"); r.code != 1 || r.took > 3*time.Second {
+		t.Errorf("wait of a job whose supervisor died, its lock file held by another process: exit %d after %v: %s", r.code, r.took, r.stderr)
+	}
+	if st := e.status("heldlost"); st["phase"] != "Failed" || st["reason"] != "SupervisorLost" {
+		t.Errorf("job of a dead supervisor with its lock held elsewhere: %v %v (%v)", st["phase"], st["reason"], st["message"])
+	} else {
+		kept.Add(1)
+	}
 }
 
 // Input that overflows Kubernetes' arithmetic ends as Kubernetes ends it,
