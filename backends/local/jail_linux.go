@@ -120,6 +120,11 @@ func (j *jails) kill(path string) {
 	if !j.available() || !strings.HasPrefix(path, j.root+string(filepath.Separator)) {
 		return
 	}
+	if len(j.procs(path)) == 0 {
+		// The usual end of a pod, nothing left behind; and an empty
+		// cgroup stays empty: no process in it is left to fork.
+		return
+	}
 	if j.v2 {
 		if os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0) == nil {
 			j.waitEmpty(path)

@@ -364,8 +364,9 @@ func (s *supervisor) exited(p *podRun, container string, exit jobcontroller.Exit
 		case p.removed:
 			s.rt.release(p)
 			delete(s.pods, p.name)
-		case p.docker != nil && s.podOver(p):
-			// Its sandbox and volumes go now, not with the job.
+		case s.podOver(p):
+			// Its cgroups (exec), or sandbox and volumes (docker), go
+			// now, not with the job: a long job does not pile them up.
 			s.rt.release(p)
 		}
 	}
