@@ -20,6 +20,7 @@ import (
 //	exitfor V LIST CODE  exits CODE when V is one of the comma-separated LIST
 //	long N            print one line of N "x" bytes
 //	touch FILE        create FILE               waitfile FILE  wait until FILE exists
+//	isset VAR         print "VAR set" or "VAR unset" (an empty value is set)
 func testjobMain() { os.Exit(testjob(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func testjob(args []string, stdout, stderr io.Writer) int {
@@ -40,6 +41,9 @@ func testjob(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		switch op, rest := step[0], step[1:]; {
+		case op == "isset" && len(rest) == 1:
+			_, set := os.LookupEnv(rest[0])
+			fmt.Fprintln(stdout, rest[0], map[bool]string{true: "set", false: "unset"}[set])
 		case op == "echo":
 			fmt.Fprintln(stdout, strings.Join(rest, " "))
 		case op == "stderr":
