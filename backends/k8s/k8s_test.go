@@ -789,9 +789,16 @@ spec:
 			if !strings.Contains(trace, "2 API requests: GET jobs=1, GET pods=1") {
 				t.Errorf("status of a waiting job: %q, want one GET of the job and one of its pods", trace)
 			}
-			d := describe(t, ctx, b, ref)
-			if !strings.HasPrefix(d.Message, "waiting: pod "+tc.name+"-") {
-				t.Errorf("describe message %q", d.Message)
+			// describe says it too; a crash loop runs its container between
+			// back-offs, so it is looked at until it waits again.
+			for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				msg := describe(t, ctx, b, ref).Message
+				if strings.HasPrefix(msg, "waiting: pod "+tc.name+"-") {
+					break
+				}
+				if time.Now().After(end) {
+					t.Fatalf("describe never explained the wait; last message %q", msg)
+				}
 			}
 		})
 	}

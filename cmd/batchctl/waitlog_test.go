@@ -36,7 +36,8 @@ func waitLogCmd(ts *testscript.TestScript, neg bool, args []string) {
 func init() { scriptCmds["waitstatus"] = waitStatusCmd }
 
 // waitStatusCmd polls `batchctl status -o json NAME` until the JSON field
-// FIELD reads VALUE (as JSON text: 1, "Running"): `waitstatus NAME failed 1`.
+// FIELD reads VALUE (as JSON text: 1, "Running"): `waitstatus NAME failed 1`;
+// a VALUE of ~ waits for any value but null.
 func waitStatusCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: waitstatus NAME FIELD VALUE")
@@ -45,7 +46,12 @@ func waitStatusCmd(ts *testscript.TestScript, neg bool, args []string) {
 	for {
 		if ts.Exec("batchctl", "status", "-o", "json", args[0]) == nil {
 			var st map[string]json.RawMessage
-			if json.Unmarshal([]byte(ts.ReadFile("stdout")), &st) == nil && strings.Trim(string(st[args[1]]), `"`) == args[2] {
+			v, set := "", false
+			if json.Unmarshal([]byte(ts.ReadFile("stdout")), &st) == nil {
+				raw, ok := st[args[1]]
+				v, set = strings.Trim(string(raw), `"`), ok && string(raw) != "null"
+			}
+			if set && (v == args[2] || args[2] == "~") {
 				return
 			}
 		}
