@@ -152,37 +152,6 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
-func TestTTL(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	b := newBackend(dir)
-	for _, name := range []string{"short", "long"} {
-		ttl := map[string]string{"short": "0", "long": "3600"}[name]
-		if _, err := b.Submit(ctx, job(t, manifest(name, "  ttlSecondsAfterFinished: "+ttl+"\n", "echo hi"))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	short, long := backends.Ref{Name: "short"}, backends.Ref{Name: "long"}
-	// Watch still shows the finished job before it goes.
-	if st := finish(t, ctx, b, short); st.Phase != backends.Succeeded {
-		t.Fatalf("short: %s", st.Phase)
-	}
-	if st := finish(t, ctx, b, long); st.Phase != backends.Succeeded {
-		t.Fatalf("long: %s", st.Phase)
-	}
-	if _, err := b.Status(ctx, short); !errors.Is(err, backends.ErrNotFound) {
-		t.Errorf("status after ttl 0: %v, want not found", err)
-	}
-	if _, err := b.Status(ctx, long); err != nil {
-		t.Errorf("status within ttl: %v", err)
-	}
-	jobs, _ := os.ReadDir(filepath.Join(dir, "jobs"))
-	if len(jobs) != 1 {
-		t.Errorf("%d job directories left, want only the long job's", len(jobs))
-	}
-}
-
 func TestSharedStateDir(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

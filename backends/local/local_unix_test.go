@@ -4,6 +4,7 @@ package local_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,4 +101,58 @@ func waitGone(t *testing.T, pid int, zombie bool) {
 		}
 	}
 	t.Fatalf("process %d still runs", pid)
+}
+
+func TestTTL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	b := newBackend(dir)
+	for _, name := range []string{"short", "long"} {
+		ttl := map[string]string{"short": "0", "long": "3600"}[name]
+		if _, err := b.Submit(ctx, job(t, manifest(name, "  ttlSecondsAfterFinished: "+ttl+"\n", "echo hi"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, long := backends.Ref{Name: "short"}, backends.Ref{Name: "long"}
+	// Watch still shows the finished job before it goes.
+	if st := finish(t, ctx, b, short); st.Phase != backends.Succeeded {
+		t.Fatalf("short: %s", st.Phase)
+	}
+	if st := finish(t, ctx, b, long); st.Phase != backends.Succeeded {
+		t.Fatalf("long: %s", st.Phase)
+	}
+	if _, err := b.Status(ctx, short); !errors.Is(err, backends.ErrNotFound) {
+		t.Errorf("status after ttl 0: %v, want not found", err)
+	}
+	if _, err := b.Status(ctx, long); err != nil {
+		t.Errorf("status within ttl: %v", err)
+	}
+	jobs, _ := os.ReadDir(filepath.Join(dir, "jobs"))
+	if len(jobs) != 1 {
+		t.Errorf("%d job directories left, want only the long job's", len(jobs))
+	}
+	// Watch may report a job that had finished before it looked while its
+	// supervisor still writes its last files: the directory goes after.
+	for _, j := range jobs {
+		waitLockFree(t, filepath.Join(dir, "jobs", j.Name(), "lock"))
+	}
+}
+
+// waitLockFree waits until no process holds the lock file at path (a
+// supervisor's, until it exits).
+func waitLockFree(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return // gone: nobody holds it
+	}
+	defer f.Close()
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_SH) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s still locked after 10s", path)
+	}
 }
